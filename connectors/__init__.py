@@ -1,0 +1,1 @@
+"""casegate connectors package."""

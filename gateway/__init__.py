@@ -1,0 +1,1 @@
+"""casegate gateway package."""

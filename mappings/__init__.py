@@ -1,0 +1,1 @@
+"""casegate mappings package."""

@@ -1,0 +1,1 @@
+"""casegate policies package."""

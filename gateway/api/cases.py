@@ -1,0 +1,229 @@
+"""Reading and changing cases. Every lookup is scoped to the caller's tenant: another tenant's
+case answers 404 exactly as a missing one does (OWASP API1)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from litestar import Request, get, post
+from litestar.params import Parameter
+
+from canonical.cases import CaseType, DenialAppealRequest, PriorAuthorizationRequest
+from canonical.clinical import Attachment
+from canonical.events import note_event, transition_event
+from canonical.status import CaseStatus, IllegalTransition
+from gateway.api.intake import caller_of
+from gateway.api.problems import Problem
+from gateway.api.views import (
+    AttachmentUpload,
+    CancelRequest,
+    CasePage,
+    CaseSummary,
+    CaseView,
+    EventView,
+)
+from gateway.auth.guards import require_scopes
+from gateway.intake import Caller, event_record
+from gateway.runtime import Runtime, runtime_of
+from gateway.store import audit, cases
+from gateway.store.ids import new_id
+from gateway.store.records import CaseRow, NewAuditEntry, NewMessage
+from gateway.telemetry import current_trace_id
+
+CaseId = Annotated[str, Parameter(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z]+$")]
+_ATTACHABLE = {CaseType.prior_authorization.value, CaseType.denial_appeal.value}
+_MAX_ATTACHMENT_REQUEST = 30 * 1024 * 1024
+
+
+def _not_found() -> Problem:
+    return Problem(404, "Not Found", "no such case", "not-found")
+
+
+def _audit(caller: Caller, action: str, row: CaseRow, detail: dict[str, Any]) -> NewAuditEntry:
+    return NewAuditEntry(
+        action=action,
+        outcome="0",
+        client_id=caller.client_id,
+        token_jti=caller.token_jti,
+        source_address=caller.source_address,
+        case_id=row.id,
+        patient_hash=None,
+        payer_id=row.payer_id,
+        purpose="HOPERAT",
+        trace_id=current_trace_id(),
+        detail=detail,
+    )
+
+
+async def _load(runtime: Runtime, case_id: str, tenant: str) -> CaseRow:
+    async with runtime.store.connect() as conn:
+        row = await cases.get_case(conn, case_id, tenant)
+    if row is None:
+        raise _not_found()
+    return row
+
+
+@get("/v1/cases/{case_id:str}", guards=[require_scopes("cases:read")], tags=["cases"])
+async def read_case(request: Request[Any, Any, Any], case_id: CaseId) -> CaseView:
+    runtime = runtime_of(request)
+    row = await _load(runtime, case_id, caller_of(request).tenant)
+    return CaseView.of(row)
+
+
+@get("/v1/cases/{case_id:str}/events", guards=[require_scopes("cases:read")], tags=["cases"])
+async def read_events(request: Request[Any, Any, Any], case_id: CaseId) -> list[EventView]:
+    runtime = runtime_of(request)
+    await _load(runtime, case_id, caller_of(request).tenant)
+    async with runtime.store.connect() as conn:
+        rows = await cases.list_events(conn, case_id)
+    return [EventView.of(r) for r in rows]
+
+
+def _decode_cursor(cursor: str) -> str:
+    try:
+        after = base64.urlsafe_b64decode(cursor.encode() + b"==").decode()
+    except (binascii.Error, UnicodeDecodeError):
+        after = ""
+    if not after.isalnum():
+        raise Problem(400, "Bad cursor", "the cursor is not one this API issued", "bad-cursor")
+    return after
+
+
+@get("/v1/cases", guards=[require_scopes("cases:read")], tags=["cases"])
+async def list_cases(
+    request: Request[Any, Any, Any],
+    *,
+    type: CaseType | None = None,
+    status: CaseStatus | None = None,
+    payer: Annotated[str | None, Parameter(max_length=80)] = None,
+    cursor: Annotated[str | None, Parameter(max_length=200)] = None,
+    limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
+) -> CasePage:
+    runtime = runtime_of(request)
+    after = _decode_cursor(cursor) if cursor else None
+    async with runtime.store.connect() as conn:
+        rows = await cases.list_cases(
+            conn,
+            caller_of(request).tenant,
+            type=type.value if type else None,
+            status=status.value if status else None,
+            payer_id=payer,
+            after_id=after,
+            limit=limit + 1,
+        )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = (
+        base64.urlsafe_b64encode(rows[-1].id.encode()).decode().rstrip("=") if more else None
+    )
+    return CasePage(items=[CaseSummary.of(r) for r in rows], next_cursor=next_cursor)
+
+
+@post(
+    "/v1/cases/{case_id:str}/cancel",
+    status_code=200,
+    guards=[require_scopes("cases:write")],
+    tags=["cases"],
+)
+async def cancel_case(
+    request: Request[Any, Any, Any], case_id: CaseId, data: CancelRequest | None = None
+) -> CaseView:
+    runtime = runtime_of(request)
+    caller = caller_of(request)
+    now = datetime.now(UTC)
+    async with runtime.store.begin() as conn:
+        row = await cases.get_case(conn, case_id, caller.tenant)
+        if row is None:
+            raise _not_found()
+        try:
+            event = transition_event(
+                row.id,
+                CaseStatus(row.status),
+                CaseStatus.cancelled,
+                now,
+                {"reason": "cancelled by request", "by": caller.client_id},
+            )
+        except IllegalTransition as exc:
+            raise Problem(409, "Illegal transition", str(exc), "illegal-transition") from None
+        if not await cases.update_case(
+            conn, row.id, row.version, status=CaseStatus.cancelled.value
+        ):
+            raise Problem(409, "Conflict", "the case changed meanwhile; retry", "version-conflict")
+        await cases.append_event(conn, event_record(event))
+        await audit.append_audit(conn, [_audit(caller, "U", row, {"cancel": True})])
+        updated = await cases.get_case(conn, row.id, caller.tenant)
+    assert updated is not None
+    return CaseView.of(updated)
+
+
+@post(
+    "/v1/cases/{case_id:str}/attachments",
+    status_code=201,
+    guards=[require_scopes("cases:write")],
+    tags=["cases"],
+    request_max_body_size=_MAX_ATTACHMENT_REQUEST,
+)
+async def add_attachment(
+    request: Request[Any, Any, Any], case_id: CaseId, data: AttachmentUpload
+) -> Attachment:
+    runtime = runtime_of(request)
+    caller = caller_of(request)
+    content = data.content()
+    now = datetime.now(UTC)
+    message_id = new_id()
+    attachment = Attachment(
+        kind=data.kind,
+        media_type=data.media_type,
+        title=data.title,
+        size=len(content),
+        sha256=hashlib.sha256(content).hexdigest(),
+        message_id=message_id,
+    )
+    async with runtime.store.begin() as conn:
+        row = await cases.get_case(conn, case_id, caller.tenant)
+        if row is None:
+            raise _not_found()
+        if row.type not in _ATTACHABLE:
+            raise Problem(
+                409, "No attachments", "this case type carries no attachments", "no-attachments"
+            )
+        model = (
+            PriorAuthorizationRequest
+            if row.type == CaseType.prior_authorization
+            else DenialAppealRequest
+        )
+        payload = model.model_validate(row.payload)
+        if len(payload.attachments) >= 20:
+            raise Problem(422, "Too many attachments", "a case carries at most 20", "too-many")
+        updated = payload.model_copy(update={"attachments": [*payload.attachments, attachment]})
+        if not await cases.update_case(
+            conn, row.id, row.version, status=row.status, payload=updated.model_dump(mode="json")
+        ):
+            raise Problem(409, "Conflict", "the case changed meanwhile; retry", "version-conflict")
+        await cases.add_message(
+            conn,
+            runtime.store.cipher,
+            NewMessage(
+                id=message_id,
+                tenant=caller.tenant,
+                case_id=row.id,
+                direction="inbound",
+                format=f"attachment:{data.media_type}",
+                body=content,
+                error=None,
+                created_at=now,
+            ),
+        )
+        event = note_event(
+            row.id, CaseStatus(row.status), "attachment_added", now, {"sha256": attachment.sha256}
+        )
+        await cases.append_event(conn, event_record(event))
+        await audit.append_audit(conn, [_audit(caller, "U", row, {"attachment": message_id})])
+    return attachment
+
+
+CASE_HANDLERS = [read_case, read_events, list_cases, cancel_case, add_attachment]

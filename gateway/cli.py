@@ -1,0 +1,174 @@
+"""The `casegate` command: serve, work, demo, migrate, inspect connectors and dead letters,
+print a development token, convert messages."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from pathlib import Path
+
+import click
+
+from gateway.settings import Settings, SettingsError, load_settings
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@click.group()
+def main() -> None:
+    """casegate: a healthcare integration gateway."""
+
+
+@main.command()
+@click.option("--host", default=None, help="Bind address (default from settings).")
+@click.option("--port", type=int, default=None, help="Port (default from settings).")
+def serve(host: str | None, port: int | None) -> None:
+    """Run the HTTP gateway (and, unless disabled, the workers in the same process)."""
+    import uvicorn  # noqa: PLC0415 - only the serving command needs the server
+
+    from gateway.app import create_app  # noqa: PLC0415
+
+    settings = _settings()
+    uvicorn.run(
+        create_app(settings),
+        host=host or settings.server.host,
+        port=port if port is not None else settings.server.port,
+        log_level="warning",
+    )
+
+
+@main.command()
+def worker() -> None:
+    """Run outbox workers alone, for scaled-out deployments."""
+    from gateway.auth.keys import load_or_create_issuer_key  # noqa: PLC0415
+    from gateway.dispatch.worker import OutboxWorker  # noqa: PLC0415
+    from gateway.logs import configure_logging  # noqa: PLC0415
+    from gateway.runtime import open_runtime  # noqa: PLC0415
+
+    settings = _settings()
+    configure_logging()
+
+    async def run() -> None:
+        runtime = await open_runtime(settings, load_or_create_issuer_key(settings.home))
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            await OutboxWorker(runtime).run(stop)
+        finally:
+            await runtime.close()
+
+    asyncio.run(run())
+
+
+@main.command()
+@click.option("--cases", "count", type=int, default=500, show_default=True)
+@click.option("--concurrency", type=int, default=32, show_default=True)
+def demo(count: int, concurrency: int) -> None:
+    """Run the gateway, workers and sandboxes on loopback and push a synthetic backlog through."""
+    from gateway.demo.run import run_demo  # noqa: PLC0415
+
+    lost = asyncio.run(run_demo(_settings(), count, concurrency))
+    sys.exit(1 if lost else 0)
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply migrations up to the newest (safe to run again)."""
+    from gateway.store.migrate import upgrade  # noqa: PLC0415
+
+    settings = _settings()
+    settings.home.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.resolved_database_url)
+    click.echo("database schema is up to date")
+
+
+@main.group()
+def connectors() -> None:
+    """Connector plugins."""
+
+
+@connectors.command("list")
+def connectors_list() -> None:
+    """Installed connector kinds, and the instances settings configure."""
+    from connectors.registry import ConnectorRegistry  # noqa: PLC0415
+
+    registry = ConnectorRegistry()
+    for name in registry.names():
+        cls = registry.get(name)
+        click.echo(f"{name}\t{cls.wire_format}\t{' '.join(sorted(cls.capabilities))}")
+    for instance, spec in _settings().connectors.items():
+        click.echo(f"instance {instance}: kind {spec.kind}")
+
+
+@main.group()
+def dlq() -> None:
+    """Dead letters: jobs that failed for good, with their reason."""
+
+
+@dlq.command("list")
+@click.option("--limit", type=int, default=100, show_default=True)
+def dlq_list(limit: int) -> None:
+    from gateway.dlq import list_dead_letters  # noqa: PLC0415
+
+    for line in asyncio.run(list_dead_letters(_settings(), limit)):
+        click.echo(line)
+
+
+@dlq.command("replay")
+@click.argument("job_id", type=int, required=False)
+@click.option("--all", "replay_all", is_flag=True, help="Replay every dead letter.")
+def dlq_replay(job_id: int | None, replay_all: bool) -> None:
+    """Put dead-lettered jobs back in the queue after a fix."""
+    from gateway.dlq import replay_dead_letters  # noqa: PLC0415
+
+    if (job_id is None) == (not replay_all):
+        raise click.UsageError("give a job id or --all")
+    count = asyncio.run(replay_dead_letters(_settings(), None if replay_all else job_id))
+    click.echo(f"replayed {count} job(s)")
+
+
+@main.command()
+@click.option("--scope", default="cases:read cases:write", show_default=True)
+def token(scope: str) -> None:
+    """Print an access token for the embedded default's development client."""
+    from gateway.auth.issuer import mint_token  # noqa: PLC0415
+    from gateway.auth.keys import dev_client, load_or_create_issuer_key  # noqa: PLC0415
+
+    settings = _settings()
+    settings.home.mkdir(parents=True, exist_ok=True)
+    key = load_or_create_issuer_key(settings.home)
+    click.echo(mint_token(key, settings.auth, dev_client(settings.home), scope.split()))
+
+
+@main.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
+@click.option("--from", "source", required=True, help="Input format, e.g. canonical.")
+@click.option("--to", "target", required=True, help="Output format, e.g. canonical.")
+def convert(file: str, source: str, target: str) -> None:
+    """Convert one message; a located error (and the format's rejection document) exits 1."""
+    from mappings.conversions import ConversionError  # noqa: PLC0415
+    from mappings.conversions import convert as run_conversion  # noqa: PLC0415
+
+    data = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
+    try:
+        sys.stdout.buffer.write(run_conversion(data, source, target))
+    except ConversionError as exc:
+        if exc.rejection is not None:
+            sys.stdout.buffer.write(exc.rejection)
+        click.echo(f"error: {exc.summary}", err=True)
+        for error in exc.errors:
+            click.echo(f"  {error.location}: {error.message}", err=True)
+        sys.exit(1)

@@ -1,0 +1,343 @@
+"""The outbox worker: claims due jobs with a lease, sends through the routed connector, records
+the answer, and retries or dead-letters what fails.
+
+Exactly-once effect rests on three things: the idempotency key of a send is derived from the case
+and the step (so a resend after a crash is recognised by the payer), a job's result is written
+only while its lease is still ours (so a reclaimed job cannot be finished twice), and the case
+row's version guards every status change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import os
+import socket
+from datetime import UTC, datetime, timedelta
+
+import structlog
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
+
+from canonical.cases import CaseType
+from canonical.decisions import Decision, DecisionOutcome
+from canonical.events import DomainEvent, note_event, transition_event
+from canonical.status import DECIDED_STATUSES, CaseStatus
+from connectors.contract import ConnectorRequest, ConnectorResponse
+from connectors.errors import ConnectorError, PermanentError, TransientError
+from gateway.dispatch.backoff import exhausted, next_attempt_at
+from gateway.intake import FOLLOW_UP_JOB, SEND_JOB, event_record
+from gateway.runtime import Runtime
+from gateway.settings import RetryPolicy
+from gateway.store import audit, cases, outbox
+from gateway.store.ids import new_id
+from gateway.store.records import CaseRow, JobRow, NewAuditEntry, NewJob, NewMessage
+from gateway.telemetry import context_from, current_carrier, current_trace_id, tracer
+
+_log = structlog.get_logger("casegate.worker")
+
+SUBMIT_OPERATIONS: dict[str, str] = {
+    CaseType.prior_authorization: "prior_auth.submit",
+    CaseType.eligibility_check: "eligibility.check",
+    CaseType.claim_status: "claim_status.inquire",
+    CaseType.invoice_exception: "erp.post",
+}
+INQUIRE_OPERATION = "prior_auth.inquire"
+
+
+class DeadLetter(Exception):
+    """A job that must not be tried again as it is; its reason is PHI-free."""
+
+
+class SendFailed(Exception):
+    """A connector error, with the retry policy of the connector that raised it."""
+
+    def __init__(self, error: ConnectorError, policy: RetryPolicy) -> None:
+        super().__init__(error.reason)
+        self.error = error
+        self.policy = policy
+
+
+def _quick_retry(exc: BaseException) -> bool:
+    # A long Retry-After means the payer wants us gone for a while: reschedule durably instead.
+    return isinstance(exc, TransientError) and (exc.retry_after or 0) <= 1
+
+
+class OutboxWorker:
+    def __init__(self, runtime: Runtime, owner: str | None = None) -> None:
+        self._runtime = runtime
+        self._settings = runtime.settings.workers
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{new_id()[-6:]}"
+        self._active: dict[int, asyncio.Task[None]] = {}
+
+    async def run(self, stop: asyncio.Event) -> None:
+        heartbeat = asyncio.create_task(self._heartbeat(stop))
+        try:
+            while not stop.is_set():
+                free = self._settings.concurrency - len(self._active)
+                jobs = []
+                if free > 0:
+                    jobs = await outbox.claim_jobs(
+                        self._runtime.store, self.owner, free, self._settings.lease_seconds
+                    )
+                for job in jobs:
+                    task = asyncio.create_task(self._process(job))
+                    self._active[job.id] = task
+                    task.add_done_callback(functools.partial(self._forget, job.id))
+                if not jobs:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), self._settings.poll_interval_seconds)
+        finally:
+            heartbeat.cancel()
+            if self._active:
+                await asyncio.gather(*self._active.values(), return_exceptions=True)
+
+    def _forget(self, job_id: int, _: asyncio.Task[None]) -> None:
+        self._active.pop(job_id, None)
+
+    async def _heartbeat(self, stop: asyncio.Event) -> None:
+        interval = self._settings.lease_seconds / 3
+        while not stop.is_set():
+            await asyncio.sleep(interval)
+            if self._active:
+                await outbox.heartbeat(
+                    self._runtime.store,
+                    self.owner,
+                    list(self._active),
+                    self._settings.lease_seconds,
+                )
+
+    async def _process(self, job: JobRow) -> None:
+        with tracer.start_as_current_span(
+            job.kind, context=context_from(job.trace_context)
+        ) as span:
+            span.set_attribute("casegate.case_id", job.case_id or "")
+            span.set_attribute("casegate.attempt", job.attempts)
+            try:
+                await self._dispatch(job)
+            except DeadLetter as exc:
+                await self._dead_letter(job, str(exc))
+            except SendFailed as failed:
+                if isinstance(failed.error, PermanentError):
+                    await self._dead_letter(job, failed.error.reason)
+                else:
+                    retry_after = getattr(failed.error, "retry_after", None)
+                    await self._retry(job, failed.policy, failed.error.reason, retry_after)
+            except Exception as exc:
+                _log.exception("job_failed", job_id=job.id, error_type=type(exc).__name__)
+                default = self._runtime.settings.retry_policies["default"]
+                await self._retry(job, default, type(exc).__name__, None)
+
+    async def _dispatch(self, job: JobRow) -> None:
+        if job.case_id is None:
+            raise DeadLetter(f"job kind {job.kind} has no case")
+        async with self._runtime.store.connect() as conn:
+            row = await cases.get_case(conn, job.case_id, None)
+        if row is None:
+            raise DeadLetter("the job's case does not exist")
+        if job.kind == SEND_JOB:
+            await self._send(job, row)
+        elif job.kind == FOLLOW_UP_JOB:
+            await self._follow_up(job, row)
+        else:
+            raise DeadLetter(f"unknown job kind {job.kind}")
+
+    async def _call(self, name: str, request: ConnectorRequest) -> ConnectorResponse:
+        connector = await self._runtime.connectors.get(name)
+        if request.operation not in connector.capabilities:
+            raise DeadLetter(f"connector {name} cannot {request.operation}")
+        settings = self._runtime.settings
+        policy = settings.retry_policies[settings.connectors[name].retry_policy]
+        try:
+            async for attempt in AsyncRetrying(
+                stop=stop_after_attempt(policy.tries_per_attempt),
+                wait=wait_exponential(multiplier=policy.quick_retry_seconds, max=2),
+                retry=retry_if_exception(_quick_retry),
+                reraise=True,
+            ):
+                with attempt:
+                    return await connector.send(request)
+        except ConnectorError as exc:
+            raise SendFailed(exc, policy) from exc
+        raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
+
+    async def _send(self, job: JobRow, row: CaseRow) -> None:
+        status = CaseStatus(row.status)
+        if status is not CaseStatus.draft:
+            # Already sent (a retry after the answer was recorded) or cancelled meanwhile.
+            await self._finish(job)
+            return
+        name = job.connector or self._runtime.connectors.route(row.payer_id, CaseType(row.type))
+        if name is None:
+            raise DeadLetter(f"no route for payer {row.payer_id} and case type {row.type}")
+        operation = SUBMIT_OPERATIONS.get(row.type)
+        if operation is None:
+            raise DeadLetter(f"no connector operation submits a {row.type} case")
+        request = ConnectorRequest(
+            operation=operation,
+            idempotency_key=f"{row.id}:{operation}",
+            case_id=row.id,
+            case_type=row.type,
+            payload=row.payload,
+            headers=current_carrier(),
+        )
+        response = await self._call(name, request)
+        now = datetime.now(UTC)
+        events = [transition_event(row.id, status, CaseStatus.submitted, now, {"route": name})]
+        await self._record(
+            job, row, name, response, events=events, status=CaseStatus.submitted, now=now
+        )
+
+    async def _follow_up(self, job: JobRow, row: CaseRow) -> None:
+        status = CaseStatus(row.status)
+        if status is not CaseStatus.pended:
+            await self._finish(job)
+            return
+        name = job.connector or row.route
+        if name is None:
+            raise DeadLetter("a pended case without a route cannot be followed up")
+        request = ConnectorRequest(
+            operation=INQUIRE_OPERATION,
+            idempotency_key=f"{row.id}:{INQUIRE_OPERATION}:{job.id}",
+            case_id=row.id,
+            case_type=row.type,
+            payload=row.payload,
+            payer_reference=job.payload.get("payer_reference"),
+            headers=current_carrier(),
+        )
+        response = await self._call(name, request)
+        await self._record(
+            job, row, name, response, events=[], status=status, now=datetime.now(UTC)
+        )
+
+    async def _record(
+        self,
+        job: JobRow,
+        row: CaseRow,
+        name: str,
+        response: ConnectorResponse,
+        *,
+        events: list[DomainEvent],
+        status: CaseStatus,
+        now: datetime,
+    ) -> None:
+        decision = response.decision
+        follow_up: NewJob | None = None
+        if decision is not None:
+            target = decision.outcome.status
+            if target is not status:
+                events.append(
+                    transition_event(row.id, status, target, now, _decision_facts(decision))
+                )
+                status = target
+            if decision.outcome is DecisionOutcome.pended:
+                follow_up = self._follow_up_job(row.id, name, response.payer_reference, now)
+        async with self._runtime.store.begin() as conn:
+            if not await outbox.complete_job(conn, job.id, self.owner):
+                await conn.rollback()
+                return
+            changed = await cases.update_case(
+                conn,
+                row.id,
+                row.version,
+                status=status.value,
+                decision=decision.model_dump(mode="json") if decision else row.decision,
+                route=name,
+                decided=status in DECIDED_STATUSES,
+            )
+            if not changed:
+                await conn.rollback()
+                raise TransientError("case changed during the send; will retry")
+            for event in events:
+                await cases.append_event(conn, event_record(event))
+            for direction, body in (
+                ("outbound", response.wire_request),
+                ("inbound", response.wire_response),
+            ):
+                await cases.add_message(
+                    conn,
+                    self._runtime.store.cipher,
+                    NewMessage(
+                        id=new_id(),
+                        tenant=row.tenant,
+                        case_id=row.id,
+                        direction=direction,  # type: ignore[arg-type]
+                        format=response.wire_format,
+                        body=body,
+                        error=None,
+                        created_at=now,
+                    ),
+                )
+            if follow_up is not None:
+                await outbox.enqueue(conn, follow_up)
+            await audit.append_audit(conn, [self._audit(row, name, job.kind, "0")])
+
+    def _follow_up_job(
+        self, case_id: str, connector: str, payer_reference: str | None, now: datetime
+    ) -> NewJob:
+        return NewJob(
+            kind=FOLLOW_UP_JOB,
+            case_id=case_id,
+            connector=connector,
+            payload={"payer_reference": payer_reference},
+            trace_context=current_carrier(),
+            available_at=now + timedelta(seconds=self._settings.pended_follow_up_seconds),
+        )
+
+    def _audit(self, row: CaseRow, connector: str, kind: str, outcome: str) -> NewAuditEntry:
+        return NewAuditEntry(
+            action="E",
+            outcome=outcome,
+            client_id=f"worker:{self.owner}",
+            token_jti=None,
+            source_address=None,
+            case_id=row.id,
+            patient_hash=None,
+            payer_id=row.payer_id,
+            purpose="HOPERAT",
+            trace_id=current_trace_id(),
+            detail={"send": kind, "connector": connector},
+        )
+
+    async def _finish(self, job: JobRow) -> None:
+        async with self._runtime.store.begin() as conn:
+            await outbox.complete_job(conn, job.id, self.owner)
+
+    async def _retry(
+        self, job: JobRow, policy: RetryPolicy, reason: str, retry_after: float | None
+    ) -> None:
+        if exhausted(policy, job.attempts):
+            await self._dead_letter(job, f"gave up after {job.attempts} attempts: {reason}")
+            return
+        when = next_attempt_at(policy, job.attempts, datetime.now(UTC), retry_after)
+        _log.info("job_retry", job_id=job.id, attempts=job.attempts, reason=reason)
+        async with self._runtime.store.begin() as conn:
+            await outbox.retry_job(conn, job.id, self.owner, reason, when)
+
+    async def _dead_letter(self, job: JobRow, reason: str) -> None:
+        _log.warning("job_dead_lettered", job_id=job.id, reason=reason)
+        async with self._runtime.store.begin() as conn:
+            if not await outbox.dead_letter(conn, job.id, self.owner, reason):
+                return
+            if job.case_id is None:
+                return
+            row = await cases.get_case(conn, job.case_id, None)
+            if row is not None:
+                event = note_event(
+                    row.id,
+                    CaseStatus(row.status),
+                    "send_failed",
+                    datetime.now(UTC),
+                    {"reason": reason},
+                )
+                await cases.append_event(conn, event_record(event))
+
+
+def _decision_facts(decision: Decision) -> dict[str, object]:
+    """What subscribers need from a decision, without the clinical payload."""
+    facts: dict[str, object] = {"outcome": decision.outcome.value}
+    if decision.auth_number:
+        facts["auth_number"] = decision.auth_number
+    if decision.reason_code:
+        facts["reason_code"] = decision.reason_code
+    return facts

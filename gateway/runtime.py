@@ -1,0 +1,57 @@
+"""The composition root: builds the store, the group committer, connectors and auth once, from
+settings, and hands them to the HTTP app, the workers and the CLI alike."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+from litestar import Request
+
+from gateway.auth.keys import IssuerKey
+from gateway.dispatch.connector_pool import ConnectorPool
+from gateway.phi import IdentifierHasher
+from gateway.settings import Settings
+from gateway.store.cipher import load_data_key
+from gateway.store.engine import Store, open_store
+from gateway.store.intake import GroupCommitter
+from gateway.store.migrate import upgrade
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    store: Store
+    committer: GroupCommitter
+    hasher: IdentifierHasher
+    connectors: ConnectorPool
+    issuer_key: IssuerKey
+
+    async def close(self) -> None:
+        await self.committer.stop()
+        await self.connectors.aclose()
+        await self.store.close()
+
+
+async def open_runtime(settings: Settings, issuer_key: IssuerKey) -> Runtime:
+    settings.home.mkdir(parents=True, exist_ok=True)
+    url = settings.resolved_database_url
+    await asyncio.to_thread(upgrade, url)
+    data_key = load_data_key(settings.home, settings.data_key)
+    store = await open_store(url, data_key)
+    committer = GroupCommitter(store)
+    await committer.start()
+    return Runtime(
+        settings=settings,
+        store=store,
+        committer=committer,
+        hasher=IdentifierHasher(data_key),
+        connectors=ConnectorPool(settings),
+        issuer_key=issuer_key,
+    )
+
+
+def runtime_of(request: Request[Any, Any, Any]) -> Runtime:
+    runtime: Runtime = request.app.state["runtime"]
+    return runtime

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from litestar import Request, get, post
-from litestar.params import Parameter
+from litestar.params import JSONBody, PathParameter, QueryParameter
 
 from canonical.cases import CaseType, DenialAppealRequest, PriorAuthorizationRequest
 from canonical.clinical import Attachment
@@ -34,7 +34,7 @@ from gateway.store.ids import new_id
 from gateway.store.records import CaseRow, NewAuditEntry, NewMessage
 from gateway.telemetry import current_trace_id
 
-CaseId = Annotated[str, Parameter(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z]+$")]
+CaseId = Annotated[str, PathParameter(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z]+$")]
 _ATTACHABLE = {CaseType.prior_authorization.value, CaseType.denial_appeal.value}
 _MAX_ATTACHMENT_REQUEST = 30 * 1024 * 1024
 
@@ -130,7 +130,7 @@ async def list_cases(
     tags=["cases"],
 )
 async def cancel_case(
-    request: Request[Any, Any, Any], case_id: CaseId, data: CancelRequest | None = None
+    request: Request[Any, Any, Any], case_id: CaseId, data: JSONBody[CancelRequest | None] = None
 ) -> CaseView:
     runtime = runtime_of(request)
     caller = caller_of(request)
@@ -168,7 +168,7 @@ async def cancel_case(
     request_max_body_size=_MAX_ATTACHMENT_REQUEST,
 )
 async def add_attachment(
-    request: Request[Any, Any, Any], case_id: CaseId, data: AttachmentUpload
+    request: Request[Any, Any, Any], case_id: CaseId, data: JSONBody[AttachmentUpload]
 ) -> Attachment:
     runtime = runtime_of(request)
     caller = caller_of(request)

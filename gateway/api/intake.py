@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from litestar import Request, Response, post
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import ResponseSpec
-from litestar.params import Parameter
+from litestar.params import HeaderParameter
 from pydantic import ValidationError
 
 from canonical.cases import PAYLOAD_MODELS, CaseType
@@ -34,8 +34,8 @@ CANONICAL_JSON = "canonical-json"
 
 IdempotencyKey = Annotated[
     str,
-    Parameter(
-        header="Idempotency-Key",
+    HeaderParameter(
+        name="Idempotency-Key",
         min_length=1,
         max_length=255,
         description="Required. The same key with the same body returns the stored answer.",

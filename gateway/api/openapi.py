@@ -7,7 +7,6 @@ JSON Schema (unknown fields refused: additionalProperties false) into the docume
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -29,7 +28,7 @@ class _BodyInjectingJsonPlugin(JsonRenderPlugin):
 
     def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
         if self._rendered is None:
-            self._rendered = json.dumps(self._complete(openapi_schema)).encode()
+            self._rendered = self.render_json(request, self._complete(openapi_schema))
         return self._rendered
 
     def _complete(self, document: dict[str, Any]) -> dict[str, Any]:

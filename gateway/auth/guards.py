@@ -27,7 +27,7 @@ def require_scopes(*scopes: str) -> Guard:
     required = frozenset(scopes)
 
     async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-        if not principal_of(connection).scopes.issuperset(required):
+        if not principal_of(connection).has_scopes(*required):
             raise insufficient_scope(required)
 
     return guard

@@ -190,20 +190,12 @@ def issuer_router(
     settings: AuthSettings,
     issuer_key: IssuerKey,
     clients: Sequence[ClientSettings],
-    *,
-    authenticator: ClientAuthenticator | None = None,
 ) -> Router:
     """The token endpoint and the discovery documents, excluded from bearer authentication."""
-    token_issuer = TokenIssuer(
-        settings,
-        issuer_key,
-        authenticator
-        or ClientAuthenticator(
-            clients,
-            token_url=settings.token_url,
-            clock_skew_seconds=settings.clock_skew_seconds,
-        ),
+    authenticator = ClientAuthenticator(
+        clients, token_url=settings.token_url, clock_skew_seconds=settings.clock_skew_seconds
     )
+    token_issuer = TokenIssuer(settings, issuer_key, authenticator)
     jwks_document = issuer_key.public_jwks()
     discovery = smart_configuration(settings, clients)
     public: Mapping[str, Any] = {"exclude_from_auth": True}

@@ -13,12 +13,12 @@ import math
 import re
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
 from canonical.base import Period
-from canonical.decisions import Decision, DecisionOutcome, ItemDecision
+from canonical.decisions import Decision, ItemDecision
 from mappings.payer_rest.vocabulary import (
     DECISION_STATUS,
     DECISION_STATUS_WORD,
@@ -27,6 +27,7 @@ from mappings.payer_rest.vocabulary import (
     decimal_text,
 )
 
+T = TypeVar("T")
 MAX_SERVICES = 50
 _DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 _DECIMAL = re.compile(r"^[0-9]{1,12}(\.[0-9]{1,6})?$")
@@ -113,7 +114,10 @@ def render_decision(decision: Decision, *, request_id: str) -> dict[str, Any]:
 
 
 def _render_item(item: ItemDecision) -> dict[str, Any]:
-    service: dict[str, Any] = {"sequence": item.sequence, "status": SERVICE_STATUS_WORD[item.action]}
+    service: dict[str, Any] = {
+        "sequence": item.sequence,
+        "status": SERVICE_STATUS_WORD[item.action],
+    }
     if item.authorized_units is not None:
         service["approvedQuantity"] = decimal_text(item.authorized_units)
     if item.reason_code is not None:
@@ -131,7 +135,7 @@ def _object(value: object, pointer: str) -> dict[str, Any]:
     return value
 
 
-def _required[T](value: T | None, pointer: str) -> T:
+def _required(value: T | None, pointer: str) -> T:
     if value is None:
         raise PayerResponseError(pointer, "is required")
     return value
@@ -240,17 +244,15 @@ def _quantity(body: dict[str, Any], key: str, at: str) -> Decimal | None:
     if value is None:
         return None
     pointer = at + _member(key)
+    problem = "must be a non-negative decimal (at most 12 digits, 6 after the point)"
     if isinstance(value, bool):
-        raise PayerResponseError(pointer, "must be a non-negative number")
+        raise PayerResponseError(pointer, problem)
     if isinstance(value, int):
         value = str(value)
     elif isinstance(value, float):
         if not math.isfinite(value):
-            raise PayerResponseError(pointer, "must be a non-negative number")
+            raise PayerResponseError(pointer, problem)
         value = repr(value)
     if not isinstance(value, str) or not _DECIMAL.match(value):
-        raise PayerResponseError(pointer, "must be a non-negative number")
+        raise PayerResponseError(pointer, problem)
     return Decimal(value)
-
-
-__all__ = ["DecisionOutcome", "PayerResponseError", "parse_decision", "render_decision"]

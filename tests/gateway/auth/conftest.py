@@ -83,9 +83,7 @@ def client_secret(monkeypatch: pytest.MonkeyPatch) -> str:
     return value
 
 
-def _auth_settings(
-    es384: ClientKeyPair, rs384: ClientKeyPair, **overrides: Any
-) -> AuthSettings:
+def _auth_settings(es384: ClientKeyPair, rs384: ClientKeyPair, **overrides: Any) -> AuthSettings:
     fields: dict[str, Any] = {
         "rate_limit_per_second": 1_000_000,
         "burst": 1_000_000,
@@ -169,12 +167,21 @@ def build_app(plugin: AuthPlugin) -> Litestar:
 
 
 @pytest.fixture
+def make_app(tmp_path: Path) -> Callable[[AuthSettings], Litestar]:
+    """A small API behind ``AuthPlugin``, its key files under the test's tmp_path."""
+
+    def _make(settings: AuthSettings) -> Litestar:
+        return build_app(AuthPlugin(settings, tmp_path))
+
+    return _make
+
+
+@pytest.fixture
 def make_client(
-    tmp_path: Path,
+    make_app: Callable[[AuthSettings], Litestar],
 ) -> Callable[[AuthSettings], AsyncTestClient[Litestar]]:
     def _make(settings: AuthSettings) -> AsyncTestClient[Litestar]:
-        plugin = AuthPlugin(settings, tmp_path)
-        return AsyncTestClient(build_app(plugin))
+        return AsyncTestClient(make_app(settings))
 
     return _make
 
@@ -231,7 +238,7 @@ class JwksServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            def do_GET(self) -> None:
                 server.hits += 1
                 body = json.dumps(server.document).encode()
                 self.send_response(200)

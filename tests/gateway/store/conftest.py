@@ -62,8 +62,8 @@ async def store_url(
         shown = make_url(PG_URL).render_as_string(hide_password=True)
         pytest.skip(f"PostgreSQL not reachable at {shown}: scaled-out store NOT tested")
     schema = f"casegate_test_{uuid.uuid4().hex[:12]}"
-    yield make_url(PG_URL).update_query_dict({"schema": schema}).render_as_string(
-        hide_password=False
+    yield (
+        make_url(PG_URL).update_query_dict({"schema": schema}).render_as_string(hide_password=False)
     )
     admin = create_async_engine(PG_URL)
     try:
@@ -170,7 +170,9 @@ def make_record() -> RecordFactory:
                 case_id=case.id,
                 connector=None,
                 payload={"case_id": case.id},
-                trace_context={"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"},
+                trace_context={
+                    "traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+                },
                 available_at=at(),
             ),
             message=NewMessage(

@@ -2,6 +2,7 @@
 
 import asyncio
 from dataclasses import asdict, replace
+from itertools import pairwise
 
 import pytest
 import sqlalchemy as sa
@@ -43,7 +44,7 @@ async def test_appends_link_into_one_chain(store: Store, make_audit) -> None:
         of_case = await list_audit(conn, case_id="case-1", limit=10)
     assert [r.id for r in rows] == [1, 2, 3, 4, 5]
     assert rows[0].prev_hash == GENESIS_HASH
-    assert all(later.prev_hash == earlier.hash for earlier, later in zip(rows, rows[1:]))
+    assert all(later.prev_hash == earlier.hash for earlier, later in pairwise(rows))
     assert head == (5, rows[-1].hash)
     assert [r.id for r in of_case] == [2, 5]
     assert rows[0].detail == {"route": "payer_rest", "n": 1}

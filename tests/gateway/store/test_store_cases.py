@@ -75,7 +75,7 @@ async def test_list_cases_pages_by_id_with_filters(store: Store, make_case) -> N
         for i in range(9)
     ]
     async with store.begin() as conn:
-        await add_cases(conn, made + [make_case(tenant="clinic-b")])
+        await add_cases(conn, [*made, make_case(tenant="clinic-b")])
     ids = [c.id for c in made]
     assert ids == sorted(ids)  # ULIDs: creation order
     async with store.connect() as conn:
@@ -97,7 +97,12 @@ async def test_update_case_refuses_a_stale_version(store: Store, make_case) -> N
         await add_cases(conn, [case])
     async with store.begin() as conn:
         assert await update_case(
-            conn, case.id, 1, status="decided", decision={"outcome": "A1"}, route="payer_rest",
+            conn,
+            case.id,
+            1,
+            status="decided",
+            decision={"outcome": "A1"},
+            route="payer_rest",
             decided=True,
         )
         assert not await update_case(conn, case.id, 1, status="cancelled")
@@ -210,7 +215,12 @@ async def test_list_messages_newest_first_and_errors_only(store: Store) -> None:
 async def test_count_cases_by_column(store: Store, make_case) -> None:
     async with store.begin() as conn:
         await add_cases(
-            conn, [make_case(status="received"), make_case(status="received"), make_case(status="pended")]
+            conn,
+            [
+                make_case(status="received"),
+                make_case(status="received"),
+                make_case(status="pended"),
+            ],
         )
     async with store.connect() as conn:
         assert await count_cases_by(conn, "status") == {"received": 2, "pended": 1}
@@ -226,10 +236,14 @@ async def test_timestamps_are_utc_and_compare_across_offsets(store: Store, make_
         await add_cases(conn, [late, early])
     async with store.connect() as conn:
         rows = (
-            await conn.execute(sa.select(cases.c.id, cases.c.created_at).order_by(cases.c.created_at))
+            await conn.execute(
+                sa.select(cases.c.id, cases.c.created_at).order_by(cases.c.created_at)
+            )
         ).all()
         newer = await conn.execute(
-            sa.select(cases.c.id).where(cases.c.created_at > datetime(2025, 3, 1, 11, 15, tzinfo=UTC))
+            sa.select(cases.c.id).where(
+                cases.c.created_at > datetime(2025, 3, 1, 11, 15, tzinfo=UTC)
+            )
         )
         assert newer.scalars().all() == [late.id]
     assert [r.id for r in rows] == [early.id, late.id]

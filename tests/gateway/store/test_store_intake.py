@@ -132,9 +132,7 @@ async def test_a_failing_record_does_not_fail_its_neighbours(
     culprit = make_record("key-bad", case=taken)  # a case id that is already stored
     records.insert(5, culprit)
     batches_before = committer.batches
-    results = await asyncio.gather(
-        *(committer.submit(r) for r in records), return_exceptions=True
-    )
+    results = await asyncio.gather(*(committer.submit(r) for r in records), return_exceptions=True)
     assert isinstance(results[5], IntegrityError)
     assert [r.kind for i, r in enumerate(results) if i != 5] == ["accepted"] * 10
     assert committer.batches - batches_before == 1 + len(records)  # the batch, then one by one

@@ -10,6 +10,8 @@ are kept out of `str()` and `repr()`.
 
 from __future__ import annotations
 
+from pydantic import ValidationError
+
 MAX_REASON_LENGTH = 200
 
 
@@ -60,3 +62,16 @@ class AuthError(ConnectorError):
 
 class ProtocolError(ConnectorError):
     """The far side answered something unparseable or off its contract."""
+
+
+def located_problems(error: ValidationError) -> dict[str, str]:
+    """Dotted path -> message for each validation error, leaving out the offending input.
+
+    For messages about configuration or case payloads, where the input may be a misplaced
+    credential or a patient's details.
+    """
+    problems: dict[str, str] = {}
+    for detail in error.errors(include_input=False, include_url=False):
+        path = ".".join(str(part) for part in detail["loc"]) or "(top level)"
+        problems[path] = f"{problems[path]}; {detail['msg']}" if path in problems else detail["msg"]
+    return problems

@@ -150,10 +150,14 @@ def error_for_transport(exc: httpx.HTTPError, *, wire_request: bytes = b"") -> C
     return PermanentError(f"request could not be made: {type(exc).__name__}")
 
 
-def outbound_headers(request: ConnectorRequest, *, json_body: bool) -> dict[str, str]:
+def outbound_headers(request: ConnectorRequest | None, *, json_body: bool) -> dict[str, str]:
     """The caller's context headers (traceparent), then the ones the connector owns."""
-    headers = {k: v for k, v in request.headers.items() if k.lower() not in _RESERVED_HEADERS}
-    headers["Idempotency-Key"] = request.idempotency_key
+    headers: dict[str, str] = {}
+    if request is not None:
+        headers.update(
+            (k, v) for k, v in request.headers.items() if k.lower() not in _RESERVED_HEADERS
+        )
+        headers["Idempotency-Key"] = request.idempotency_key
     headers["Accept"] = "application/json"
     if json_body:
         headers["Content-Type"] = "application/json"
@@ -203,8 +207,13 @@ class HttpConnector:
         )
 
     async def exchange(
-        self, method: str, path: str, request: ConnectorRequest, body: bytes | None = None
+        self,
+        method: str,
+        path: str,
+        request: ConnectorRequest | None,
+        body: bytes | None = None,
     ) -> HttpExchange:
+        """One exchange; `request` is None only for probes (`check()`) that carry no case."""
         wire_request = body if body is not None else f"{method} {path}".encode()
         headers = outbound_headers(request, json_body=body is not None)
         try:

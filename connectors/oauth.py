@@ -30,7 +30,10 @@ from connectors.secrets import SecretRef, SecretUnavailableError
 with warnings.catch_warnings():
     # authlib announces that it will move to the `httpx2` distribution; the locked environment
     # pins httpx, which authlib still supports. Without this every CLI start prints the notice.
-    warnings.simplefilter("ignore", DeprecationWarning)
+    # Its warning module installs an "always" filter on import, so ours must come after it.
+    from authlib.deprecate import AuthlibDeprecationWarning
+
+    warnings.simplefilter("ignore", AuthlibDeprecationWarning)
     from authlib.integrations.base_client import OAuthError
     from authlib.integrations.httpx_client import AsyncOAuth2Client, OAuth2ClientAuth
     from authlib.oauth2.rfc7523 import PrivateKeyJWT

@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from connectors.contract import KNOWN_OPERATIONS, Connector, ConnectorConfig
+from connectors.errors import located_problems
 
 ENTRY_POINT_GROUP = "casegate.connectors"
 _ASYNC_METHODS = ("check", "send", "aclose")
@@ -68,15 +69,6 @@ def contract_problems(cls: object) -> list[str]:
     return problems
 
 
-def config_problems(error: ValidationError) -> dict[str, str]:
-    """Dotted path -> message for each error, leaving out the offending input."""
-    problems: dict[str, str] = {}
-    for detail in error.errors(include_input=False, include_url=False):
-        path = ".".join(str(part) for part in detail["loc"]) or "(config)"
-        problems[path] = f"{problems[path]}; {detail['msg']}" if path in problems else detail["msg"]
-    return problems
-
-
 class ConnectorRegistry:
     """Connector classes by name: installed entry points plus classes registered in code."""
 
@@ -121,7 +113,7 @@ class ConnectorRegistry:
             validated = cls.Config.model_validate(dict(config))
         except ValidationError as exc:
             # `from None`: the pydantic error's own text repeats the inputs.
-            raise ConnectorConfigError(name, config_problems(exc)) from None
+            raise ConnectorConfigError(name, located_problems(exc)) from None
         return cls(validated)
 
     def _discovered(self) -> dict[str, list[EntryPoint]]:

@@ -161,7 +161,7 @@ def build_app(runtime: SandboxRuntime) -> Litestar:
             return _json(200, ledger.effects_of(key))
         return _json(200, ledger.report(issuer.issued))
 
-    @post("/_sandbox/faults", status_code=204)
+    @post("/_sandbox/faults", status_code=200)
     async def faults(request: Request[Any, Any, Any]) -> Response[bytes]:
         try:
             order = FaultOrder.model_validate_json(await request.body())
@@ -171,7 +171,7 @@ def build_app(runtime: SandboxRuntime) -> Litestar:
         ledger.inject(order.fault, order.count, order.target, order.retry_after)
         return Response(b"", status_code=204)
 
-    @post("/_sandbox/reset", status_code=204)
+    @post("/_sandbox/reset", status_code=200)
     async def reset() -> Response[bytes]:
         ledger.reset()
         issuer.reset_count()

@@ -19,7 +19,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ExceptionHandlersMap
 from pydantic import ValidationError
 
-from mappings.pointers import located
+from mappings.pointers import json_pointer, located
 
 PROBLEM_JSON = "application/problem+json"
 _TYPE_BASE = "https://casegate.dev/problems/"
@@ -28,8 +28,17 @@ _log = structlog.get_logger("casegate.api")
 
 @dataclass(frozen=True)
 class FieldError:
-    pointer: str
+    """A bad body field (JSON pointer into the body) or a bad query/path/header parameter."""
+
+    pointer: str | None
     detail: str
+    parameter: str | None = None
+
+    def as_dict(self) -> dict[str, str]:
+        where = {"pointer": self.pointer} if self.pointer is not None else {}
+        if self.parameter is not None:
+            where["parameter"] = self.parameter
+        return {**where, "detail": self.detail}
 
 
 @dataclass
@@ -52,7 +61,7 @@ class Problem(Exception):
         if self.detail:
             doc["detail"] = self.detail
         if self.errors:
-            doc["errors"] = [{"pointer": e.pointer, "detail": e.detail} for e in self.errors]
+            doc["errors"] = [e.as_dict() for e in self.errors]
         return doc
 
     def to_response(self) -> Response[bytes]:
@@ -71,7 +80,7 @@ class Problem(Exception):
         """One line for the message store: where and what, never the value."""
         if not self.errors:
             return f"{self.status} {self.title}: {self.detail or ''}".strip()
-        return "; ".join(f"{e.pointer}: {e.detail}" for e in self.errors)
+        return "; ".join(f"{e.pointer or e.parameter}: {e.detail}" for e in self.errors)
 
 
 def invalid_body(exc: ValidationError) -> Problem:
@@ -96,19 +105,36 @@ def problem_handler(_: Request[Any, Any, Any], exc: Problem) -> Response[bytes]:
     return exc.to_response()
 
 
-def http_exception_handler(_: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
-    """Framework errors (404 route, 405, 413, bad path/query params) in the same shape."""
+def _framework_validation(exc: ValidationException) -> Problem:
+    """Litestar's binding errors: body fields by JSON pointer (422), parameters by name (400).
+
+    The framework's own detail names the URL, query string included; it is not repeated.
+    """
     errors: list[FieldError] = []
-    if isinstance(exc, ValidationException) and isinstance(exc.extra, list):
-        for item in exc.extra:
-            if isinstance(item, dict) and "key" in item:
-                source = item.get("source") or "query"
-                errors.append(FieldError(f"/{source}/{item['key']}", str(item.get("message"))))
+    for item in exc.extra if isinstance(exc.extra, list) else []:
+        if not isinstance(item, dict) or "key" not in item:
+            continue
+        message = str(item.get("message", "")).removeprefix("Value error, ")
+        source = getattr(item.get("source"), "value", item.get("source")) or "body"
+        key = str(item["key"])
+        if source == "body":
+            errors.append(FieldError(json_pointer(key.split(".")), message))
+        else:
+            errors.append(FieldError(None, message, f"{source}:{key}"))
+    if any(e.pointer is not None for e in errors):
+        return Problem(
+            422, "Invalid request", "the request body failed validation", "validation", errors
+        )
+    return Problem(400, "Bad Request", "invalid request parameters", "bad-parameters", errors)
+
+
+def http_exception_handler(_: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
+    """Framework errors (404 route, 405, 413, bad parameters, bad bodies) in the same shape."""
+    if isinstance(exc, ValidationException) and isinstance(exc.extra, list) and exc.extra:
+        return _framework_validation(exc).to_response()
     detail = exc.detail if isinstance(exc.detail, str) else None
-    headers = {k: v for k, v in (exc.headers or {}).items()}
-    problem = Problem(
-        exc.status_code, _title(exc.status_code), detail, errors=errors, headers=headers
-    )
+    headers = dict(exc.headers or {})
+    problem = Problem(exc.status_code, _title(exc.status_code), detail, headers=headers)
     return problem.to_response()
 
 

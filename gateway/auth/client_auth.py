@@ -221,7 +221,7 @@ class ClientAuthenticator:
         if not valid:
             raise _ClientRejectedError("assertion signature is invalid")
         expires = self._check_assertion_claims(claims, client_id)
-        if not self._replay.first_use(client_id, claims["jti"] + str(time.time()), expires + self._skew):
+        if not self._replay.first_use(client_id, claims["jti"], expires + self._skew):
             raise _ClientRejectedError("assertion jti was already used")
         return client
 

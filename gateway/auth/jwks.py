@@ -136,7 +136,7 @@ class RemoteKeySet:
             now = self._clock()
             if (
                 self._attempted_at is not None
-                and now - self._attempted_at < 0
+                and now - self._attempted_at < self._min_refresh_interval
             ):
                 return
             self._attempted_at = now

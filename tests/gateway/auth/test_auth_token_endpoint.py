@@ -15,6 +15,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from gateway.auth import AuthSettings, TokenVerifier
+from gateway.auth.client_auth import JtiReplayCache
 from gateway.auth.keys import load_or_create_issuer_key
 
 TOKEN_URL = "http://127.0.0.1:8080/oauth/token"
@@ -369,3 +370,15 @@ async def test_oversized_token_request_is_refused(
         auth=("svc-secret", client_secret),
     )
     assert response.status_code == 413
+
+
+def test_replay_cache_forgets_only_expired_ids_and_refuses_when_full() -> None:
+    now = [1000.0]
+    cache = JtiReplayCache(max_entries=2, clock=lambda: now[0])
+    assert cache.first_use("svc", "a", keep_until=1010)
+    assert not cache.first_use("svc", "a", keep_until=1010)
+    assert cache.first_use("other", "a", keep_until=1010)  # per issuer
+    assert not cache.first_use("svc", "b", keep_until=1010)  # full: refuse, never forget
+    now[0] = 1011
+    assert cache.first_use("svc", "b", keep_until=1020)
+    assert cache.first_use("svc", "a", keep_until=1020)  # its old entry expired

@@ -5,17 +5,11 @@ afterwards, so tests never see each other's rows and may run alongside other tes
 """
 
 import asyncio
-import os
-import socket
-import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from gateway.store.engine import Store, open_store
 from gateway.store.ids import new_id
@@ -30,47 +24,13 @@ from gateway.store.records import (
     NewMessage,
 )
 
-PG_URL = os.environ.get(
-    "CASEGATE_TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
-)
 DATA_KEY = bytes(range(32))
 
 
-def _postgres_answers() -> bool:
-    url = make_url(PG_URL)
-    try:
-        with socket.create_connection((url.host or "127.0.0.1", url.port or 5432), timeout=2):
-            return True
-    except OSError:
-        return False
-
-
-@pytest.fixture(scope="session")
-def postgres_available() -> bool:
-    return _postgres_answers()
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-async def store_url(
-    request: pytest.FixtureRequest, tmp_path: Path, postgres_available: bool
-) -> AsyncIterator[str]:
-    """A database URL, not yet migrated."""
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'var' / 'casegate.db'}"
-        return
-    if not postgres_available:
-        shown = make_url(PG_URL).render_as_string(hide_password=True)
-        pytest.skip(f"PostgreSQL not reachable at {shown}: scaled-out store NOT tested")
-    schema = f"casegate_test_{uuid.uuid4().hex[:12]}"
-    yield (
-        make_url(PG_URL).update_query_dict({"schema": schema}).render_as_string(hide_password=False)
-    )
-    admin = create_async_engine(PG_URL)
-    try:
-        async with admin.begin() as conn:
-            await conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-    finally:
-        await admin.dispose()
+@pytest.fixture
+def store_url(database_url: str) -> str:
+    """A database URL, not yet migrated (each backend, from the suite-wide fixture)."""
+    return database_url
 
 
 @pytest.fixture

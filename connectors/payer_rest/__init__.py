@@ -1,0 +1,1 @@
+"""Connector for a payer's JSON REST prior-authorization API, with its sandbox."""

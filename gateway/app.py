@@ -11,21 +11,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from litestar import Litestar
-from litestar.types import ControllerRouterHandler, ExceptionHandlersMap
 
 from gateway.api.cases import CASE_HANDLERS
 from gateway.api.health import HEALTH_HANDLERS
 from gateway.api.intake import INTAKE_HANDLERS
 from gateway.api.openapi import openapi_config
-from gateway.api.problems import EXCEPTION_HANDLERS
-from gateway.auth.issuer import issuer_router
-from gateway.auth.keys import dev_client, load_or_create_issuer_key
-from gateway.auth.middleware import bearer_auth_middleware
-from gateway.auth.problems import AUTH_EXCEPTION_HANDLERS
-from gateway.auth.ratelimit import ClientRateLimiter
-from gateway.auth.verifier import TokenVerifier
+from gateway.auth.plugin import AuthPlugin
 from gateway.dispatch.worker import OutboxWorker
 from gateway.logs import configure_logging
+from gateway.problems import EXCEPTION_HANDLERS
 from gateway.runtime import open_runtime
 from gateway.settings import Settings, load_settings
 from gateway.telemetry import configure_tracing
@@ -36,16 +30,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
     configure_logging()
     configure_tracing()
     settings.home.mkdir(parents=True, exist_ok=True)
-    issuer_key = load_or_create_issuer_key(settings.home)
-    clients = [*settings.auth.clients]
-    if settings.auth.embedded_issuer:
-        clients.append(dev_client(settings.home))
-    verifier = TokenVerifier.from_settings(settings.auth, issuer_key, clients=clients)
-    limiter = ClientRateLimiter(settings.auth.rate_limit_per_second, settings.auth.burst)
+    auth = AuthPlugin(settings.auth, settings.home)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        runtime = await open_runtime(settings, issuer_key)
+        runtime = await open_runtime(settings)
         app.state["runtime"] = runtime
         stop = asyncio.Event()
         workers = []
@@ -59,15 +48,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await runtime.close()
 
     handlers = [*INTAKE_HANDLERS, *CASE_HANDLERS, *HEALTH_HANDLERS]
-    routes: list[ControllerRouterHandler] = [*handlers]
-    if settings.auth.embedded_issuer:
-        routes.append(issuer_router(settings.auth, issuer_key, clients))
-    exception_handlers: ExceptionHandlersMap = {**EXCEPTION_HANDLERS, **AUTH_EXCEPTION_HANDLERS}
     return Litestar(
-        route_handlers=routes,
+        route_handlers=handlers,
         lifespan=[lifespan],
-        middleware=[bearer_auth_middleware(verifier, limiter)],
-        exception_handlers=exception_handlers,
+        plugins=[auth],
+        exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=openapi_config(handlers),
         request_max_body_size=settings.server.max_body_bytes,
         debug=False,

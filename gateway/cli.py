@@ -46,7 +46,6 @@ def serve(host: str | None, port: int | None) -> None:
 @main.command()
 def worker() -> None:
     """Run outbox workers alone, for scaled-out deployments."""
-    from gateway.auth.keys import load_or_create_issuer_key  # noqa: PLC0415
     from gateway.dispatch.worker import OutboxWorker  # noqa: PLC0415
     from gateway.logs import configure_logging  # noqa: PLC0415
     from gateway.runtime import open_runtime  # noqa: PLC0415
@@ -55,7 +54,7 @@ def worker() -> None:
     configure_logging()
 
     async def run() -> None:
-        runtime = await open_runtime(settings, load_or_create_issuer_key(settings.home))
+        runtime = await open_runtime(settings)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -9,7 +9,6 @@ from typing import Any
 
 from litestar import Request
 
-from gateway.auth.keys import IssuerKey
 from gateway.dispatch.connector_pool import ConnectorPool
 from gateway.phi import IdentifierHasher
 from gateway.settings import Settings
@@ -26,7 +25,6 @@ class Runtime:
     committer: GroupCommitter
     hasher: IdentifierHasher
     connectors: ConnectorPool
-    issuer_key: IssuerKey
 
     async def close(self) -> None:
         await self.committer.stop()
@@ -34,7 +32,7 @@ class Runtime:
         await self.store.close()
 
 
-async def open_runtime(settings: Settings, issuer_key: IssuerKey) -> Runtime:
+async def open_runtime(settings: Settings) -> Runtime:
     settings.home.mkdir(parents=True, exist_ok=True)
     url = settings.resolved_database_url
     await asyncio.to_thread(upgrade, url)
@@ -48,7 +46,6 @@ async def open_runtime(settings: Settings, issuer_key: IssuerKey) -> Runtime:
         committer=committer,
         hasher=IdentifierHasher(data_key),
         connectors=ConnectorPool(settings),
-        issuer_key=issuer_key,
     )
 
 

@@ -22,7 +22,8 @@ OVERRIDE_PREFIX = "CASEGATE__"
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Values are never echoed in errors: a secret pasted where a reference belongs stays hidden.
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
 
 class RetryPolicy(_Section):

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from litestar import Litestar, Request, Response, get, post
+from litestar.params import FromPath, FromQuery
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from connectors.payer_rest.sandbox_auth import TokenIssuer, TokenRefused
@@ -144,7 +145,7 @@ def build_app(runtime: SandboxRuntime) -> Litestar:
         return Response(answer, status_code=200, media_type="application/json")
 
     @get(SUBMIT_PATH + "/{reference:str}")
-    async def inquire(request: Request[Any, Any, Any], reference: str) -> Response[bytes]:
+    async def inquire(request: Request[Any, Any, Any], reference: FromPath[str]) -> Response[bytes]:
         queued = ledger.take_fault("api")
         if queued is not None:
             return await _misbehave(runtime, queued.fault, queued.retry_after, b"")
@@ -156,7 +157,7 @@ def build_app(runtime: SandboxRuntime) -> Litestar:
         return Response(answer, status_code=200, media_type="application/json")
 
     @get("/_sandbox/effects")
-    async def effects(key: str | None = None) -> Response[bytes]:
+    async def effects(key: FromQuery[str | None] = None) -> Response[bytes]:
         if key is not None:
             return _json(200, ledger.effects_of(key))
         return _json(200, ledger.report(issuer.issued))

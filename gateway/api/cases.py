@@ -17,7 +17,6 @@ from canonical.clinical import Attachment
 from canonical.events import note_event, transition_event
 from canonical.status import CaseStatus, IllegalTransition
 from gateway.api.intake import caller_of
-from gateway.api.problems import Problem
 from gateway.api.views import (
     AttachmentUpload,
     CancelRequest,
@@ -28,6 +27,7 @@ from gateway.api.views import (
 )
 from gateway.auth.guards import require_scopes
 from gateway.intake import Caller, event_record
+from gateway.problems import Problem
 from gateway.runtime import Runtime, runtime_of
 from gateway.store import audit, cases
 from gateway.store.ids import new_id
@@ -97,11 +97,11 @@ def _decode_cursor(cursor: str) -> str:
 async def list_cases(
     request: Request[Any, Any, Any],
     *,
-    type: CaseType | None = None,
-    status: CaseStatus | None = None,
-    payer: Annotated[str | None, Parameter(max_length=80)] = None,
-    cursor: Annotated[str | None, Parameter(max_length=200)] = None,
-    limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
+    type: Annotated[CaseType | None, QueryParameter()] = None,
+    status: Annotated[CaseStatus | None, QueryParameter()] = None,
+    payer: Annotated[str | None, QueryParameter(max_length=80)] = None,
+    cursor: Annotated[str | None, QueryParameter(max_length=200)] = None,
+    limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
 ) -> CasePage:
     runtime = runtime_of(request)
     after = _decode_cursor(cursor) if cursor else None

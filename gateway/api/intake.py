@@ -16,10 +16,10 @@ from litestar.params import HeaderParameter
 from pydantic import ValidationError
 
 from canonical.cases import PAYLOAD_MODELS, CaseType
-from gateway.api.problems import PROBLEM_JSON, Problem
 from gateway.api.views import Accepted
 from gateway.auth.guards import principal_of, require_scopes
 from gateway.intake import Caller, accepted_case, rejected_input
+from gateway.problems import PROBLEM_JSON, Problem
 from gateway.runtime import runtime_of
 from gateway.telemetry import current_carrier, current_trace_id, tracer
 

@@ -10,16 +10,13 @@ from gateway.auth.keys import IssuerKey, dev_client, load_or_create_issuer_key
 from gateway.auth.middleware import DEFAULT_EXCLUDED_PATHS, bearer_auth_middleware
 from gateway.auth.plugin import AuthPlugin
 from gateway.auth.principal import Principal
-from gateway.auth.problems import AUTH_EXCEPTION_HANDLERS, AuthProblem
 from gateway.auth.ratelimit import ClientRateLimiter
 from gateway.auth.settings import AuthSettings, ClientSettings, SecretRef
 from gateway.auth.verifier import TokenRejectedError, TokenVerifier
 
 __all__ = [
-    "AUTH_EXCEPTION_HANDLERS",
     "DEFAULT_EXCLUDED_PATHS",
     "AuthPlugin",
-    "AuthProblem",
     "AuthSettings",
     "ClientRateLimiter",
     "ClientSettings",

@@ -1,9 +1,5 @@
-"""Everything auth contributes to the Litestar app, mounted with one plugin.
-
-The pieces stay public for an app that composes itself differently, but mounting them one by
-one risks forgetting the exception handlers (401s would then render as plain JSON without the
-problem type) or the dev client; the plugin does all of it in one place.
-"""
+"""Everything auth contributes to the Litestar app, mounted with one plugin, so that the token
+endpoint, the bearer middleware and the dev client are wired the same way everywhere."""
 
 from __future__ import annotations
 
@@ -16,10 +12,10 @@ from litestar.plugins import InitPlugin
 from gateway.auth.issuer import issuer_router
 from gateway.auth.keys import IssuerKey, dev_client, load_or_create_issuer_key
 from gateway.auth.middleware import DEFAULT_EXCLUDED_PATHS, bearer_auth_middleware
-from gateway.auth.problems import AUTH_EXCEPTION_HANDLERS
 from gateway.auth.ratelimit import ClientRateLimiter
 from gateway.auth.settings import AuthSettings, ClientSettings
 from gateway.auth.verifier import TokenVerifier
+from gateway.problems import EXCEPTION_HANDLERS
 
 
 class AuthPlugin(InitPlugin):
@@ -60,6 +56,6 @@ class AuthPlugin(InitPlugin):
         app_config.middleware.append(
             bearer_auth_middleware(self.verifier, self.rate_limiter, exclude=self._exclude)
         )
-        for exception_type, handler in AUTH_EXCEPTION_HANDLERS.items():
+        for exception_type, handler in EXCEPTION_HANDLERS.items():
             app_config.exception_handlers.setdefault(exception_type, handler)
         return app_config

@@ -1,46 +1,19 @@
 """Auth failures as RFC 9457 problem documents with RFC 6750 challenges.
 
-``AuthProblem`` subclasses Litestar's ``ProblemDetailsException``, so it renders as
-``application/problem+json`` whether the app registers ``AUTH_EXCEPTION_HANDLERS`` or Litestar's
-problem-details plugin. Details are fixed phrases chosen by this package: they never quote a
-token, a header or anything else the caller sent.
+They are the gateway's one ``Problem`` type. Details are fixed phrases chosen by this package:
+they never quote a token, a header or anything else the caller sent.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Any
 
-from litestar import Request, Response
-from litestar.plugins.problem_details import ProblemDetailsException
-from litestar.types import ExceptionHandlersMap
+from gateway.problems import Problem
 
 REALM = "casegate"
-PROBLEM_TYPE_PREFIX = "urn:casegate:problem:"
 # RFC 6750 section 3: error_description is %x20-21 / %x23-5B / %x5D-7E
 _NOT_IN_CHALLENGE = re.compile(r"[^\x20\x21\x23-\x5b\x5d-\x7e]")
-
-
-class AuthProblem(ProblemDetailsException):
-    """A 401, 403 or 429 the auth layer answers with."""
-
-    def __init__(
-        self,
-        *,
-        status_code: int,
-        slug: str,
-        title: str,
-        detail: str,
-        headers: dict[str, str],
-    ) -> None:
-        super().__init__(
-            detail=detail,
-            status_code=status_code,
-            headers=headers,
-            type_=f"{PROBLEM_TYPE_PREFIX}{slug}",
-            title=title,
-        )
 
 
 def _challenge(**params: str) -> str:
@@ -49,10 +22,10 @@ def _challenge(**params: str) -> str:
     return "Bearer " + ", ".join(rendered)
 
 
-def missing_token() -> AuthProblem:
+def missing_token() -> Problem:
     """No bearer credentials at all: RFC 6750 section 3.1 says to add no error code then."""
-    return AuthProblem(
-        status_code=401,
+    return Problem(
+        status=401,
         slug="authentication-required",
         title="Authentication required",
         detail="send an access token as Authorization: Bearer <token>",
@@ -60,9 +33,9 @@ def missing_token() -> AuthProblem:
     )
 
 
-def invalid_token(reason: str) -> AuthProblem:
-    return AuthProblem(
-        status_code=401,
+def invalid_token(reason: str) -> Problem:
+    return Problem(
+        status=401,
         slug="invalid-token",
         title="Invalid access token",
         detail=reason,
@@ -70,10 +43,10 @@ def invalid_token(reason: str) -> AuthProblem:
     )
 
 
-def insufficient_scope(required: Iterable[str]) -> AuthProblem:
+def insufficient_scope(required: Iterable[str]) -> Problem:
     needed = " ".join(sorted(required))
-    return AuthProblem(
-        status_code=403,
+    return Problem(
+        status=403,
         slug="insufficient-scope",
         title="Insufficient scope",
         detail=f"this operation needs scope {needed}",
@@ -87,18 +60,11 @@ def insufficient_scope(required: Iterable[str]) -> AuthProblem:
     )
 
 
-def rate_limited(retry_after_seconds: int) -> AuthProblem:
-    return AuthProblem(
-        status_code=429,
+def rate_limited(retry_after_seconds: int) -> Problem:
+    return Problem(
+        status=429,
         slug="rate-limited",
         title="Too many requests",
         detail=f"this client is over its request rate; retry in {retry_after_seconds} s",
         headers={"Retry-After": str(retry_after_seconds)},
     )
-
-
-def auth_problem_response(request: Request[Any, Any, Any], exc: AuthProblem) -> Response[Any]:
-    return exc.to_response(request)
-
-
-AUTH_EXCEPTION_HANDLERS: ExceptionHandlersMap = {AuthProblem: auth_problem_response}

@@ -66,7 +66,7 @@ def synthetic_case(rng: random.Random, today: date) -> dict[str, Any]:
             {
                 "sequence": 1,
                 "procedure_code": code,
-                "units": 1,
+                "units": 4 if code.startswith("J") else 1,
                 "service_period": {"start": start.isoformat(), "end": start.isoformat()},
                 "place_of_service": place,
             }

@@ -12,12 +12,16 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from connectors.payer_rest.sandbox import PayerRestSandbox, SandboxRule
+from connectors.payer_rest.sandbox import PayerRestSandbox
+from connectors.payer_rest.sandbox_auth import SandboxClient
+from connectors.payer_rest.sandbox_rules import Rule
+from connectors.secrets import SecretRef
 from gateway.app import create_app
 from gateway.auth.keys import dev_client
 from gateway.demo.backlog import backlog
@@ -37,17 +41,19 @@ class Tally:
     refused: int = 0
 
 
-def _demo_rules() -> list[SandboxRule]:
-    """A payer that approves most requests, denies some services and pends imaging for review."""
+def _demo_rules() -> list[Rule]:
+    """A payer that approves most requests, denies one service, pends imaging for review and
+    cuts a drug's units."""
     return [
-        SandboxRule(
-            procedure_codes=["43644"],
-            outcome="denied",
+        Rule(
+            procedure_code="43644",
+            decide="deny",
             reason_code="N",
             reason_text="Not medically necessary per plan criteria",
         ),
-        SandboxRule(procedure_codes=["70553", "72148"], outcome="pended", decide_after_inquiries=1),
-        SandboxRule(procedure_codes=["J9035"], outcome="partially_approved"),
+        Rule(procedure_code="70553", decide="pend", then="approve", decide_after_inquiries=1),
+        Rule(procedure_code="72148", decide="pend", then="approve", decide_after_inquiries=1),
+        Rule(procedure_code="J9035", decide="partial", approved_units=Decimal(2)),
     ]
 
 
@@ -61,9 +67,11 @@ def _demo_settings(base: Settings, home: Path, payer_url: str, secret_file: Path
                     kind="payer_rest",
                     config={
                         "base_url": payer_url,
-                        "token_url": f"{payer_url}/oauth/token",
-                        "client_id": DEMO_CLIENT_ID,
-                        "client_secret": f"file:{secret_file}",
+                        "auth": {
+                            "token_url": f"{payer_url}/oauth/token",
+                            "client_id": DEMO_CLIENT_ID,
+                            "client_secret": f"file:{secret_file}",
+                        },
                     },
                 )
             },
@@ -156,30 +164,29 @@ async def run_demo(base: Settings, count: int, concurrency: int) -> int:
     secret_file = home / "payer-client-secret"
     secret_file.write_text(uuid.uuid4().hex)
     secret_file.chmod(0o600)
-    sandbox = PayerRestSandbox(
-        rules=_demo_rules(), clients={DEMO_CLIENT_ID: secret_file.read_text()}
-    )
-    payer_url = await sandbox.start()
+    client = SandboxClient(client_id=DEMO_CLIENT_ID, client_secret=SecretRef(f"file:{secret_file}"))
+    sandbox = PayerRestSandbox(rules=_demo_rules(), clients=[client])
+    payer_url = sandbox.start()
     settings = _demo_settings(base, home, payer_url, secret_file)
     app = create_app(settings)
     server = await start_server(app)
     print(f"casegate demo: gateway {server.base_url}, payer sandbox {payer_url}, {count} cases")
     try:
-        async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as client:
-            client.headers["Authorization"] = f"Bearer {await _token(client, home)}"
+        async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as api:
+            api.headers["Authorization"] = f"Bearer {await _token(api, home)}"
             tally = Tally()
             started = time.monotonic()
-            await _submit(client, backlog(count), concurrency, tally)
+            await _submit(api, backlog(count), concurrency, tally)
             submitted = time.monotonic() - started
             _progress(f"submitted {len(tally.accepted)} in {submitted:.1f}s")
-            found = await _wait_until_settled(client, tally)
+            found = await _wait_until_settled(api, tally)
             elapsed = time.monotonic() - started
             runtime: Runtime = app.state["runtime"]
             async with runtime.store.connect() as conn:
                 stats = await outbox.queue_stats(conn)
             trace_id = None
             if tally.accepted:
-                events = (await client.get(f"/v1/cases/{next(iter(tally.accepted))}/events")).json()
+                events = (await api.get(f"/v1/cases/{next(iter(tally.accepted))}/events")).json()
                 trace_id = events[0]["data"].get("trace_id")
         return _report(
             tally,
@@ -191,7 +198,7 @@ async def run_demo(base: Settings, count: int, concurrency: int) -> int:
         )
     finally:
         await server.stop()
-        await sandbox.stop()
+        sandbox.stop()
 
 
 def _report(

@@ -6,6 +6,7 @@ that reads and then writes can then never fail half-way on a busy snapshot. Post
 synchronous_commit=on. Either way, a commit that returns is on disk.
 """
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -128,6 +129,9 @@ class Store:
         self.dialect: Dialect = dialect
         self.cipher = cipher
         self._write_engine = for_writes(engine)
+        # SQLite has one writer; queueing writers here is far cheaper than letting them spin in
+        # SQLite's busy handler, which sleeps in growing steps of up to 100 ms.
+        self._write_lock = asyncio.Lock() if dialect == "sqlite" else None
 
     @asynccontextmanager
     async def begin(self) -> AsyncIterator[AsyncConnection]:
@@ -135,7 +139,11 @@ class Store:
 
         On SQLite it holds the database write lock from its first statement (BEGIN IMMEDIATE).
         """
-        async with self._write_engine.begin() as conn:
+        if self._write_lock is None:
+            async with self._write_engine.begin() as conn:
+                yield conn
+            return
+        async with self._write_lock, self._write_engine.begin() as conn:
             yield conn
 
     @asynccontextmanager

@@ -1,4 +1,5 @@
-"""RFC 9457 problem details: the one error shape every HTTP answer of casegate uses.
+"""RFC 9457 problem details: the one error shape every HTTP answer of casegate uses, from the
+case API and the auth layer alike.
 
 Domain errors become HTTP codes only here, at the edge. Details name fields by JSON pointer and
 say what is wrong; they never repeat the submitted value, which may be PHI.
@@ -22,7 +23,7 @@ from pydantic import ValidationError
 from mappings.pointers import json_pointer, located
 
 PROBLEM_JSON = "application/problem+json"
-_TYPE_BASE = "https://casegate.dev/problems/"
+PROBLEM_TYPE_PREFIX = "urn:casegate:problem:"
 _log = structlog.get_logger("casegate.api")
 
 
@@ -54,7 +55,7 @@ class Problem(Exception):
 
     def body(self) -> dict[str, Any]:
         doc: dict[str, Any] = {
-            "type": self.slug if self.slug == "about:blank" else _TYPE_BASE + self.slug,
+            "type": self.slug if self.slug == "about:blank" else PROBLEM_TYPE_PREFIX + self.slug,
             "title": self.title,
             "status": self.status,
         }

@@ -1,0 +1,65 @@
+"""Property-based contract test: schemathesis generates requests from our OpenAPI document,
+valid and invalid, and every answer must be documented, well-formed, and never a 5xx."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import schemathesis
+import uvicorn
+from hypothesis import HealthCheck, settings
+from schemathesis import Case
+
+from gateway.app import create_app
+from gateway.auth.issuer import mint_token
+from gateway.auth.keys import dev_client, load_or_create_issuer_key
+from gateway.settings import Settings, WorkerSettings
+
+
+@pytest.fixture(scope="module")
+def live_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    home: Path = tmp_path_factory.mktemp("contract")
+    app_settings = Settings(home=home, workers=WorkerSettings(in_process=False))
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(app_settings), host="127.0.0.1", port=0, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "gateway did not start"
+        time.sleep(0.02)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    token = mint_token(
+        load_or_create_issuer_key(home),
+        app_settings.auth,
+        dev_client(home),
+        ["cases:read", "cases:write"],
+    )
+    yield f"http://127.0.0.1:{port}", token
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def api_schema(live_gateway: tuple[str, str]) -> schemathesis.BaseSchema:
+    base_url, _ = live_gateway
+    return schemathesis.openapi.from_url(f"{base_url}/schema/openapi.json")
+
+
+schema = schemathesis.pytest.from_fixture("api_schema")
+
+
+@schema.parametrize()
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+def test_every_operation_honours_its_contract(case: Case, live_gateway: tuple[str, str]) -> None:
+    base_url, token = live_gateway
+    case.call_and_validate(base_url=base_url, headers={"Authorization": f"Bearer {token}"})

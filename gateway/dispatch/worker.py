@@ -26,12 +26,13 @@ from canonical.status import DECIDED_STATUSES, CaseStatus
 from connectors.contract import ConnectorRequest, ConnectorResponse
 from connectors.errors import ConnectorError, PermanentError, TransientError
 from gateway.dispatch.backoff import exhausted, next_attempt_at
+from gateway.dispatch.recorder import OutcomeRecorder, SendOutcome
 from gateway.intake import FOLLOW_UP_JOB, SEND_JOB, event_record
 from gateway.runtime import Runtime
 from gateway.settings import RetryPolicy
-from gateway.store import audit, cases, outbox
+from gateway.store import cases, outbox
 from gateway.store.ids import new_id
-from gateway.store.records import CaseRow, JobRow, NewAuditEntry, NewJob, NewMessage
+from gateway.store.records import CaseRow, Direction, JobRow, NewAuditEntry, NewJob, NewMessage
 from gateway.telemetry import context_from, current_carrier, current_trace_id, tracer
 
 _log = structlog.get_logger("casegate.worker")
@@ -69,9 +70,11 @@ class OutboxWorker:
         self._settings = runtime.settings.workers
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{new_id()[-6:]}"
         self._active: dict[int, asyncio.Task[None]] = {}
+        self._recorder = OutcomeRecorder(runtime.store, self.owner)
 
     async def run(self, stop: asyncio.Event) -> None:
         heartbeat = asyncio.create_task(self._heartbeat(stop))
+        self._recorder.start()
         try:
             while not stop.is_set():
                 free = self._settings.concurrency - len(self._active)
@@ -80,8 +83,9 @@ class OutboxWorker:
                     jobs = await outbox.claim_jobs(
                         self._runtime.store, self.owner, free, self._settings.lease_seconds
                     )
+                rows = await self._load_cases(jobs)
                 for job in jobs:
-                    task = asyncio.create_task(self._process(job))
+                    task = asyncio.create_task(self._process(job, rows.get(job.case_id or "")))
                     self._active[job.id] = task
                     task.add_done_callback(functools.partial(self._forget, job.id))
                 if not jobs:
@@ -91,6 +95,13 @@ class OutboxWorker:
             heartbeat.cancel()
             if self._active:
                 await asyncio.gather(*self._active.values(), return_exceptions=True)
+            await self._recorder.stop()
+
+    async def _load_cases(self, jobs: list[JobRow]) -> dict[str, CaseRow]:
+        if not jobs:
+            return {}
+        async with self._runtime.store.connect() as conn:
+            return await cases.get_cases(conn, [j.case_id for j in jobs if j.case_id])
 
     def _forget(self, job_id: int, _: asyncio.Task[None]) -> None:
         self._active.pop(job_id, None)
@@ -107,14 +118,14 @@ class OutboxWorker:
                     self._settings.lease_seconds,
                 )
 
-    async def _process(self, job: JobRow) -> None:
+    async def _process(self, job: JobRow, row: CaseRow | None) -> None:
         with tracer.start_as_current_span(
             job.kind, context=context_from(job.trace_context)
         ) as span:
             span.set_attribute("casegate.case_id", job.case_id or "")
             span.set_attribute("casegate.attempt", job.attempts)
             try:
-                await self._dispatch(job)
+                await self._dispatch(job, row)
             except DeadLetter as exc:
                 await self._dead_letter(job, str(exc))
             except SendFailed as failed:
@@ -128,11 +139,9 @@ class OutboxWorker:
                 default = self._runtime.settings.retry_policies["default"]
                 await self._retry(job, default, type(exc).__name__, None)
 
-    async def _dispatch(self, job: JobRow) -> None:
+    async def _dispatch(self, job: JobRow, row: CaseRow | None) -> None:
         if job.case_id is None:
             raise DeadLetter(f"job kind {job.kind} has no case")
-        async with self._runtime.store.connect() as conn:
-            row = await cases.get_case(conn, job.case_id, None)
         if row is None:
             raise DeadLetter("the job's case does not exist")
         if job.kind == SEND_JOB:
@@ -232,45 +241,39 @@ class OutboxWorker:
                 status = target
             if decision.outcome is DecisionOutcome.pended:
                 follow_up = self._follow_up_job(row.id, name, response.payer_reference, now)
-        async with self._runtime.store.begin() as conn:
-            if not await outbox.complete_job(conn, job.id, self.owner):
-                await conn.rollback()
-                return
-            changed = await cases.update_case(
-                conn,
-                row.id,
-                row.version,
-                status=status.value,
-                decision=decision.model_dump(mode="json") if decision else row.decision,
-                route=name,
-                decided=status in DECIDED_STATUSES,
-            )
-            if not changed:
-                await conn.rollback()
-                raise TransientError("case changed during the send; will retry")
-            for event in events:
-                await cases.append_event(conn, event_record(event))
-            for direction, body in (
-                ("outbound", response.wire_request),
-                ("inbound", response.wire_response),
-            ):
-                await cases.add_message(
-                    conn,
-                    self._runtime.store.cipher,
-                    NewMessage(
-                        id=new_id(),
-                        tenant=row.tenant,
-                        case_id=row.id,
-                        direction=direction,  # type: ignore[arg-type]
-                        format=response.wire_format,
-                        body=body,
-                        error=None,
-                        created_at=now,
-                    ),
-                )
-            if follow_up is not None:
-                await outbox.enqueue(conn, follow_up)
-            await audit.append_audit(conn, [self._audit(row, name, job.kind, "0")])
+        outcome = SendOutcome(
+            job_id=job.id,
+            case_id=row.id,
+            expected_version=row.version,
+            status=status.value,
+            decision=decision.model_dump(mode="json") if decision else row.decision,
+            route=name,
+            decided=status in DECIDED_STATUSES,
+            events=[event_record(e) for e in events],
+            messages=[
+                self._message(row, "outbound", response.wire_request, response.wire_format, now),
+                self._message(row, "inbound", response.wire_response, response.wire_format, now),
+            ],
+            follow_up=follow_up,
+            audit=self._audit(row, name, job.kind, "0"),
+        )
+        if await self._recorder.record(outcome) == "conflict":
+            raise TransientError("the case changed during the send; will retry")
+
+    @staticmethod
+    def _message(
+        row: CaseRow, direction: Direction, body: bytes, wire_format: str, now: datetime
+    ) -> NewMessage:
+        return NewMessage(
+            id=new_id(),
+            tenant=row.tenant,
+            case_id=row.id,
+            direction=direction,
+            format=wire_format,
+            body=body,
+            error=None,
+            created_at=now,
+        )
 
     def _follow_up_job(
         self, case_id: str, connector: str, payer_reference: str | None, now: datetime

@@ -60,6 +60,14 @@ async def get_case(conn: AsyncConnection, case_id: str, tenant: str | None) -> C
     return None if row is None else CaseRow(**row._asdict())
 
 
+async def get_cases(conn: AsyncConnection, case_ids: Sequence[str]) -> dict[str, CaseRow]:
+    """Many cases in one query, by id, whatever their tenant (for workers loading a claim)."""
+    if not case_ids:
+        return {}
+    rows = await conn.execute(sa.select(cases).where(cases.c.id.in_(sorted(set(case_ids)))))
+    return {row.id: CaseRow(**row._asdict()) for row in rows}
+
+
 async def list_cases(
     conn: AsyncConnection,
     tenant: str,

@@ -102,10 +102,9 @@ def render_decision(decision: Decision, *, request_id: str) -> dict[str, Any]:
         body["validFrom"] = decision.authorized_period.start.isoformat()
         if decision.authorized_period.end is not None:
             body["validTo"] = decision.authorized_period.end.isoformat()
-    if decision.reason_code is not None:
-        body["reason"] = {"code": decision.reason_code}
-        if decision.reason_text is not None:
-            body["reason"]["text"] = decision.reason_text
+    reason = {"code": decision.reason_code, "text": decision.reason_text}
+    if any(reason.values()):
+        body["reason"] = {key: value for key, value in reason.items() if value is not None}
     if decision.decided_at is not None:
         body["decidedAt"] = decision.decided_at.isoformat()
     if decision.items:
@@ -157,13 +156,16 @@ def _text(body: dict[str, Any], key: str, at: str, *, max_length: int) -> str | 
 
 
 def _reason(body: dict[str, Any], *, required: bool) -> tuple[str | None, str | None]:
+    """A denial or information request must say why with a code; elsewhere a reason is a note."""
     raw = body.get("reason")
     if raw is None:
         if required:
             raise PayerResponseError("/reason", "is required for a denial or information request")
         return None, None
     reason = _object(raw, "/reason")
-    code = _required(_text(reason, "code", "/reason", max_length=20), "/reason/code")
+    code = _text(reason, "code", "/reason", max_length=20)
+    if required and code is None:
+        raise PayerResponseError("/reason/code", "is required for a denial or information request")
     return code, _text(reason, "text", "/reason", max_length=1000)
 
 

@@ -1,0 +1,118 @@
+"""Group commit for send outcomes: many workers' results, one transaction.
+
+Each outcome settles its job and moves its case only if the job's lease is still ours and the
+case is at the version the send was made from (a savepoint per outcome keeps the two together);
+its events, raw messages, follow-up job and audit entry are then written in bulk for the whole
+batch. One commit per batch instead of one per case is what lets the workers keep up with
+intake on SQLite, whose writers take turns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from gateway.store import audit, cases, outbox
+from gateway.store.engine import Store
+from gateway.store.records import NewAuditEntry, NewEvent, NewJob, NewMessage
+
+Recorded = Literal["recorded", "lease_lost", "conflict"]
+
+
+@dataclass(frozen=True)
+class SendOutcome:
+    job_id: int
+    case_id: str
+    expected_version: int
+    status: str
+    decision: dict[str, Any] | None
+    route: str
+    decided: bool
+    events: list[NewEvent]
+    messages: list[NewMessage]
+    follow_up: NewJob | None
+    audit: NewAuditEntry
+
+
+@dataclass
+class _Pending:
+    outcome: SendOutcome
+    done: asyncio.Future[Recorded] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+
+
+class OutcomeRecorder:
+    def __init__(self, store: Store, owner: str, max_batch: int = 256) -> None:
+        self._store = store
+        self._owner = owner
+        self._max_batch = max_batch
+        self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+        self.batches = 0
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        """Call once no `record` is awaited any more (the worker drains its tasks first)."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def record(self, outcome: SendOutcome) -> Recorded:
+        pending = _Pending(outcome)
+        await self._queue.put(pending)
+        return await pending.done
+
+    async def _run(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            while not self._queue.empty() and len(batch) < self._max_batch:
+                batch.append(self._queue.get_nowait())
+            try:
+                results = await self._write([p.outcome for p in batch])
+            except Exception as exc:
+                for pending in batch:
+                    pending.done.set_exception(exc)
+                continue
+            self.batches += 1
+            for pending, result in zip(batch, results, strict=True):
+                pending.done.set_result(result)
+
+    async def _write(self, batch: list[SendOutcome]) -> list[Recorded]:
+        results: list[Recorded] = []
+        kept: list[SendOutcome] = []
+        async with self._store.begin() as conn:
+            for outcome in batch:
+                savepoint = await conn.begin_nested()
+                if not await outbox.complete_job(conn, outcome.job_id, self._owner):
+                    await savepoint.rollback()
+                    results.append("lease_lost")
+                    continue
+                moved = await cases.update_case(
+                    conn,
+                    outcome.case_id,
+                    outcome.expected_version,
+                    status=outcome.status,
+                    decision=outcome.decision,
+                    route=outcome.route,
+                    decided=outcome.decided,
+                )
+                if not moved:
+                    await savepoint.rollback()
+                    results.append("conflict")
+                    continue
+                await savepoint.commit()
+                kept.append(outcome)
+                results.append("recorded")
+            await cases.append_events(conn, [e for o in kept for e in o.events])
+            await cases.add_messages(
+                conn, self._store.cipher, [m for o in kept for m in o.messages]
+            )
+            await outbox.enqueue_many(conn, [o.follow_up for o in kept if o.follow_up])
+            await audit.append_audit(conn, [o.audit for o in kept])
+        return results

@@ -54,7 +54,11 @@ def sandbox_clients(
     client_secret_env: None, signing_keys: dict[str, tuple[Path, dict[str, Any]]]
 ) -> list[SandboxClient]:
     return [
-        SandboxClient(client_id=CLIENT_ID, client_secret=f"env:{SECRET_ENV}"),
+        SandboxClient(
+            client_id=CLIENT_ID,
+            client_secret=f"env:{SECRET_ENV}",
+            scopes=frozenset({"system/Claim.cru", "system/ClaimResponse.r"}),
+        ),
         SandboxClient(client_id=RSA_CLIENT_ID, public_jwk=signing_keys["RS384"][1]),
         SandboxClient(client_id=EC_CLIENT_ID, public_jwk=signing_keys["ES384"][1]),
     ]

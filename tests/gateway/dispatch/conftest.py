@@ -1,0 +1,135 @@
+"""The gateway with its workers running, routed to a real payer sandbox on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from connectors.payer_rest.sandbox import PayerRestSandbox
+from connectors.payer_rest.sandbox_auth import SandboxClient
+from connectors.payer_rest.sandbox_rules import Rule
+from connectors.secrets import SecretRef
+from gateway.app import create_app
+from gateway.auth.issuer import mint_token
+from gateway.auth.keys import dev_client, load_or_create_issuer_key
+from gateway.runtime import Runtime
+from gateway.serving import start_server
+from gateway.settings import ConnectorInstance, RetryPolicy, Route, Settings, WorkerSettings
+from tests.gateway.api.support import EXAMPLES
+
+SETTLED = {"approved", "partially_approved", "denied", "more_info_requested"}
+RULES = [
+    Rule(procedure_code="43644", decide="deny", reason_code="N", reason_text="Not necessary"),
+    Rule(procedure_code="72148", decide="pend", then="approve", decide_after_inquiries=1),
+    Rule(procedure_code="J9035", decide="partial", approved_units=2),
+]
+
+
+@pytest.fixture
+def payer(tmp_path: Path) -> Iterator[PayerRestSandbox]:
+    secret = tmp_path / "payer-secret"
+    secret.write_text("s3cret-for-tests")
+    client = SandboxClient(client_id="casegate", client_secret=SecretRef(f"file:{secret}"))
+    sandbox = PayerRestSandbox(rules=RULES, clients=[client], hang_seconds=3)
+    sandbox.start()
+    yield sandbox
+    sandbox.stop()
+
+
+@dataclass
+class LiveGateway:
+    api: httpx.AsyncClient
+    runtime: Runtime
+    payer: PayerRestSandbox
+
+    async def submit(self, key: str, **changes: Any) -> str:
+        body = _example(**changes)
+        response = await self.api.post(
+            "/v1/prior-authorizations", json=body, headers={"Idempotency-Key": key}
+        )
+        assert response.status_code == 202, response.text
+        return str(response.json()["id"])
+
+    async def case(self, case_id: str) -> dict[str, Any]:
+        return dict((await self.api.get(f"/v1/cases/{case_id}")).json())
+
+    async def events(self, case_id: str) -> list[dict[str, Any]]:
+        return list((await self.api.get(f"/v1/cases/{case_id}/events")).json())
+
+    async def wait_for(
+        self, case_id: str, statuses: set[str], timeout: float = 20
+    ) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            case = await self.case(case_id)
+            if case["status"] in statuses:
+                return case
+            assert time.monotonic() < deadline, f"case stayed {case['status']}"
+            await asyncio.sleep(0.05)
+
+
+def _example(**changes: Any) -> dict[str, Any]:
+    body: dict[str, Any] = json.loads((EXAMPLES / "prior-authorization.json").read_text())
+    if "procedure_code" in changes:
+        body["service_lines"][0]["procedure_code"] = changes.pop("procedure_code")
+    if "payer_id" in changes:
+        body["payer"]["id"] = changes.pop("payer_id")
+    assert not changes
+    return body
+
+
+@pytest.fixture
+async def live(
+    payer: PayerRestSandbox, database_url: str, tmp_path: Path
+) -> AsyncIterator[LiveGateway]:
+    secret = tmp_path / "payer-secret"
+    settings = Settings(
+        home=tmp_path / "home",
+        database_url=database_url,
+        workers=WorkerSettings(
+            concurrency=8, lease_seconds=5, poll_interval_seconds=0.02, pended_follow_up_seconds=0.2
+        ),
+        retry_policies={
+            "default": RetryPolicy(
+                max_attempts=3, initial_backoff_seconds=0.05, max_backoff_seconds=0.2
+            )
+        },
+        connectors={
+            "acme": ConnectorInstance(
+                kind="payer_rest",
+                config={
+                    "base_url": payer.base_url,
+                    "timeout_seconds": 1.0,
+                    "auth": {
+                        "token_url": f"{payer.base_url}/oauth/token",
+                        "client_id": "casegate",
+                        "client_secret": f"file:{secret}",
+                    },
+                },
+            )
+        },
+        routes=[Route(payer="ACMEHP", connector="acme")],
+    )
+    app = create_app(settings)
+    server = await start_server(app)
+    token = mint_token(
+        load_or_create_issuer_key(settings.home),
+        settings.auth,
+        dev_client(settings.home),
+        ["cases:read", "cases:write"],
+    )
+    try:
+        async with httpx.AsyncClient(
+            base_url=server.base_url, headers={"Authorization": f"Bearer {token}"}, timeout=10
+        ) as api:
+            yield LiveGateway(api=api, runtime=app.state["runtime"], payer=payer)
+    finally:
+        await server.stop()

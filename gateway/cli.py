@@ -171,3 +171,7 @@ def convert(file: str, source: str, target: str) -> None:
         for error in exc.errors:
             click.echo(f"  {error.location}: {error.message}", err=True)
         sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,218 @@
+"""kill -9 during intake: every accepted case still reaches a decision, exactly once.
+
+The gateway runs as its own process (`casegate serve`, workers inside) and the payer sandbox as
+another, so the sandbox keeps counting effects while the gateway is killed at a random moment
+during 2,000 submissions and then restarted. The client behaves as a real one: a request whose
+answer was lost is sent again with the same Idempotency-Key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from connectors.sandbox import HttpSandboxControl
+from gateway.auth.issuer import mint_token
+from gateway.auth.keys import dev_client, load_or_create_issuer_key
+from gateway.demo.backlog import backlog
+from gateway.settings import load_settings
+
+SUBMISSIONS = 2000
+CONCURRENCY = 16
+SETTLED = {"approved", "partially_approved", "denied", "more_info_requested"}
+pytestmark = pytest.mark.slow
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def payer(tmp_path: Path) -> Iterator[HttpSandboxControl]:
+    (tmp_path / "payer-secret").write_text("crash-test-secret")
+    clients = tmp_path / "clients.yaml"
+    clients.write_text(
+        json.dumps(
+            [{"client_id": "casegate", "client_secret": f"file:{tmp_path / 'payer-secret'}"}]
+        )
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "connectors.payer_rest.sandbox", "--clients", str(clients)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    base_url = json.loads(process.stdout.readline())["base_url"]
+    yield HttpSandboxControl(base_url)
+    process.terminate()
+    process.wait(timeout=10)
+
+
+class GatewayProcess:
+    def __init__(self, home: Path, config: Path, port: int) -> None:
+        self.base_url = f"http://127.0.0.1:{port}"
+        self._env = {**os.environ, "CASEGATE_HOME": str(home), "CASEGATE_CONFIG": str(config)}
+        self._port = port
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "gateway.cli", "serve", "--port", str(self._port)],
+            env=self._env,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{self.base_url}/health/live", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "gateway did not start"
+            time.sleep(0.1)
+
+    def kill(self) -> None:
+        assert self._process is not None
+        self._process.send_signal(signal.SIGKILL)
+        self._process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+            self._process.wait(timeout=20)
+
+
+async def _submit_all(
+    gateway: GatewayProcess,
+    token: str,
+    bodies: list[tuple[str, dict[str, Any]]],
+    accepted: dict[str, str],
+) -> list[tuple[str, dict[str, Any]]]:
+    """Send each body once; return those whose answer never came (the gateway died)."""
+    queue = list(reversed(bodies))
+    unanswered: list[Submission] = []
+    async with httpx.AsyncClient(
+        base_url=gateway.base_url, headers={"Authorization": f"Bearer {token}"}, timeout=10
+    ) as client:
+
+        async def sender() -> None:
+            while queue:
+                key, body = queue.pop()
+                try:
+                    response = await client.post(
+                        "/v1/prior-authorizations", json=body, headers={"Idempotency-Key": key}
+                    )
+                except httpx.TransportError:
+                    unanswered.append((key, body))
+                    continue
+                assert response.status_code in (202, 409), response.text
+                if response.status_code == 202:
+                    accepted[key] = response.json()["id"]
+                else:
+                    unanswered.append((key, body))
+
+        await asyncio.gather(*(sender() for _ in range(CONCURRENCY)))
+    return unanswered
+
+
+async def test_kill_minus_nine_loses_nothing_and_duplicates_nothing(
+    tmp_path: Path, payer: HttpSandboxControl
+) -> None:
+    seed = random.randrange(10**6)
+    print(f"crash test seed {seed}")
+    rng = random.Random(seed)
+    home = tmp_path / "home"
+    config = tmp_path / "casegate.yaml"
+    config.write_text(
+        json.dumps(
+            {
+                "workers": {"lease_seconds": 3, "pended_follow_up_seconds": 0.5},
+                "auth": {"rate_limit_per_second": 100000, "burst": 100000},
+                "connectors": {
+                    "payer": {
+                        "kind": "payer_rest",
+                        "config": {
+                            "base_url": payer.base_url,
+                            "auth": {
+                                "token_url": f"{payer.base_url}/oauth/token",
+                                "client_id": "casegate",
+                                "client_secret": f"file:{tmp_path / 'payer-secret'}",
+                            },
+                        },
+                    }
+                },
+                "routes": [{"payer": "*", "connector": "payer"}],
+            }
+        )
+    )
+    gateway = GatewayProcess(home, config, _free_port())
+    gateway.start()
+    settings = load_settings(config, environ={"CASEGATE_HOME": str(home)})
+    token = mint_token(
+        load_or_create_issuer_key(home),
+        settings.auth,
+        dev_client(home),
+        ["cases:read", "cases:write"],
+    )
+    bodies = [(f"crash-{i}", body) for i, body in enumerate(backlog(SUBMISSIONS, seed=seed))]
+    accepted: dict[str, str] = {}
+    try:
+        kill_after = rng.uniform(1.0, 4.0)
+        submit = asyncio.create_task(_submit_all(gateway, token, bodies, accepted))
+        await asyncio.sleep(kill_after)
+        gateway.kill()
+        unanswered = await submit
+        accepted_before_kill = len(accepted)
+        assert unanswered, "the kill came after every submission; the test proved nothing"
+        gateway.start()
+        while unanswered:
+            unanswered = await _submit_all(gateway, token, unanswered, accepted)
+        assert len(accepted) == SUBMISSIONS
+        statuses = await _wait_until_settled(gateway, token, set(accepted.values()))
+    finally:
+        gateway.stop()
+    print(f"killed after {kill_after:.1f}s with {accepted_before_kill} accepted")
+    assert len(set(accepted.values())) == SUBMISSIONS  # one case per idempotency key
+    assert set(statuses.values()) <= SETTLED
+    for case_id in accepted.values():
+        assert payer.effects(f"{case_id}:prior_auth.submit") <= 1
+    assert payer.effects() == SUBMISSIONS
+
+
+async def _wait_until_settled(
+    gateway: GatewayProcess, token: str, case_ids: set[str]
+) -> dict[str, str]:
+    deadline = time.monotonic() + 240
+    async with httpx.AsyncClient(
+        base_url=gateway.base_url, headers={"Authorization": f"Bearer {token}"}, timeout=10
+    ) as client:
+        while True:
+            statuses: dict[str, str] = {}
+            cursor = None
+            while True:
+                params: dict[str, Any] = {"limit": 200, **({"cursor": cursor} if cursor else {})}
+                page = (await client.get("/v1/cases", params=params)).json()
+                statuses.update({c["id"]: c["status"] for c in page["items"]})
+                cursor = page["next_cursor"]
+                if cursor is None:
+                    break
+            assert set(statuses) == case_ids, "a case was lost or one appeared from nowhere"
+            if all(s in SETTLED for s in statuses.values()):
+                return statuses
+            assert time.monotonic() < deadline, "accepted cases did not all reach a decision"
+            await asyncio.sleep(0.5)

@@ -30,6 +30,7 @@ from gateway.auth.keys import dev_client, load_or_create_issuer_key
 from gateway.demo.backlog import backlog
 from gateway.settings import load_settings
 
+Submission = tuple[str, dict[str, Any]]
 SUBMISSIONS = 2000
 CONCURRENCY = 16
 SETTLED = {"approved", "partially_approved", "denied", "more_info_requested"}

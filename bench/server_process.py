@@ -7,8 +7,8 @@ the parent generates load on the other. The bare baseline and the gateway are bu
 driven identically, so only the application differs.
 
 The parent talks to a child over a pipe: the child answers ("ready", port) once it accepts
-connections, and then obeys "profile-on", "profile-off" (cProfile of the event-loop thread,
-written as pstats) and "stop".
+connections, and then obeys ("profile-on", None), ("profile-off", path) (cProfile of the
+event-loop thread, written to path as pstats) and ("stop", None).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import cProfile
 import multiprocessing
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -58,7 +59,7 @@ def loop_name() -> str:
     return "uvloop" if _event_loop_factory() is not asyncio.new_event_loop else "asyncio"
 
 
-async def _serve(served: ServedApp, pipe: Connection, profile_path: Path | None) -> None:
+async def _serve(served: ServedApp, pipe: Connection) -> None:
     from gateway.serving import start_server  # noqa: PLC0415 - imported in the child
 
     server = await start_server(served.build())
@@ -68,25 +69,24 @@ async def _serve(served: ServedApp, pipe: Connection, profile_path: Path | None)
         while True:
             # recv blocks, so it waits in a thread; the command then runs on the loop thread,
             # the one cProfile must be switched on in.
-            command = await asyncio.to_thread(pipe.recv)
+            command, argument = await asyncio.to_thread(pipe.recv)
             if command == "stop":
                 return
             if command == "profile-on":
                 profiler.enable()
             elif command == "profile-off":
                 profiler.disable()
-                if profile_path is not None:
-                    profiler.dump_stats(profile_path)
+                profiler.dump_stats(argument)
                 profiler = cProfile.Profile()
             pipe.send(("done", command))
     finally:
         await server.stop()
 
 
-def _child_main(served: ServedApp, pipe: Connection, profile_path: Path | None) -> None:
+def _child_main(served: ServedApp, pipe: Connection) -> None:
     try:
         with asyncio.Runner(loop_factory=_event_loop_factory()) as runner:
-            runner.run(_serve(served, pipe, profile_path))
+            runner.run(_serve(served, pipe))
     except BaseException as exc:
         pipe.send(("failed", f"{type(exc).__name__}: {exc}"))
         raise
@@ -96,13 +96,12 @@ def _child_main(served: ServedApp, pipe: Connection, profile_path: Path | None) 
 class ServerProcess:
     """A child process serving one app on 127.0.0.1; use as a context manager."""
 
-    def __init__(self, served: ServedApp, *, profile_path: Path | None = None) -> None:
+    def __init__(self, served: ServedApp) -> None:
         context = multiprocessing.get_context("spawn")
-        self._pipe, child_end = context.Pipe()
-        self._profile_path = profile_path
+        self._pipe, self._child_end = context.Pipe()
         self._process = context.Process(
             target=_child_main,
-            args=(served, child_end, profile_path),
+            args=(served, self._child_end),
             name=f"bench-{served.kind}",
             daemon=True,
         )
@@ -112,24 +111,44 @@ class ServerProcess:
     def pid(self) -> int | None:
         return self._process.pid
 
+    def cpu_seconds(self) -> float | None:
+        """CPU time the child has used so far, all threads (None where /proc is missing)."""
+        try:
+            fields = Path(f"/proc/{self.pid}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            return None
+        # utime and stime, the 14th and 15th fields of stat(5), counted after the ")".
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def start(self) -> int:
         self._process.start()
+        self._child_end.close()  # so a child that dies unannounced reads as EOF here
         kind, value = self._receive(START_TIMEOUT_SECONDS, "start")
         if kind != "ready":
             raise RuntimeError(f"the server process failed to start: {value}")
         self.port = int(value)
         return self.port
 
-    def command(self, command: Literal["profile-on", "profile-off"]) -> None:
-        self._pipe.send(command)
+    def profile_on(self) -> None:
+        self._command("profile-on", None)
+
+    def profile_off(self, stats_path: Path) -> None:
+        """Stop profiling and write what was recorded since `profile_on` to `stats_path`."""
+        self._command("profile-off", str(stats_path))
+
+    def _command(self, command: str, argument: str | None) -> None:
+        self._pipe.send((command, argument))
         kind, value = self._receive(STOP_TIMEOUT_SECONDS, command)
         if kind != "done":
             raise RuntimeError(f"the server process failed: {value}")
 
     def stop(self) -> None:
         if self._process.is_alive():
-            self._pipe.send("stop")
-            self._receive(STOP_TIMEOUT_SECONDS, "stop")
+            try:
+                self._pipe.send(("stop", None))
+                self._receive(STOP_TIMEOUT_SECONDS, "stop")
+            except (OSError, RuntimeError):
+                pass  # it is going away regardless; terminate below if it lingers
         self._process.join(STOP_TIMEOUT_SECONDS)
         if self._process.is_alive():
             self._process.terminate()
@@ -138,7 +157,12 @@ class ServerProcess:
     def _receive(self, timeout: float, waiting_for: str) -> tuple[str, Any]:
         if not self._pipe.poll(timeout):
             raise RuntimeError(f"the server process did not answer {waiting_for} in {timeout}s")
-        message: tuple[str, Any] = self._pipe.recv()
+        try:
+            message: tuple[str, Any] = self._pipe.recv()
+        except EOFError:
+            raise RuntimeError(
+                f"the server process exited while waiting for {waiting_for}"
+            ) from None
         return message
 
     def __enter__(self) -> Self:

@@ -7,12 +7,12 @@ policy question (code sets are licensed and change yearly), so it does not belon
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field
 
 _NPI_PREFIX_SUM = 24  # Luhn contribution of the "80840" prefix the NPI standard prepends.
-_ICD10CM = re.compile(r"^([A-TV-Z][0-9][0-9A-Z])\.?([0-9A-Z]{1,4})?$")
+_ICD10CM = re.compile(r"^([A-TV-Z][0-9][0-9A-Z])(?:\.?([0-9A-Z]{1,4}))?$")
 _CPT = re.compile(r"^[0-9]{4}[0-9FTU]$")
 _HCPCS = re.compile(r"^[A-V][0-9]{4}$")
 _MODIFIER = re.compile(r"^[0-9A-Z]{2}$")
@@ -86,11 +86,31 @@ def normalize_ndc(value: str) -> str:
     return parts[0].zfill(5) + parts[1].zfill(4) + parts[2].zfill(2)
 
 
-Npi = Annotated[str, AfterValidator(_npi), Field(examples=["1234567893"])]
-Icd10Cm = Annotated[str, AfterValidator(_icd10cm), Field(examples=["M17.11"])]
-ProcedureCode = Annotated[str, AfterValidator(_procedure), Field(examples=["27447"])]
-Modifier = Annotated[str, AfterValidator(_modifier), Field(examples=["RT"])]
-Ndc = Annotated[str, AfterValidator(normalize_ndc), Field(examples=["00002-7510-01"])]
+def _documented(pattern: str, example: str, **extra: str) -> Any:
+    """The shape for the OpenAPI document only; the validator enforces it with its own message."""
+    return Field(examples=[example], json_schema_extra={"pattern": pattern, **extra})
+
+
+Npi = Annotated[str, _documented(r"^[0-9]{10}$", "1234567893", format="npi"), AfterValidator(_npi)]
+Icd10Cm = Annotated[
+    str,
+    _documented(r"^[A-TV-Za-tv-z][0-9][0-9A-Za-z](\.?[0-9A-Za-z]{1,4})?$", "M17.11"),
+    AfterValidator(_icd10cm),
+]
+ProcedureCode = Annotated[
+    str,
+    _documented(r"^([0-9]{4}[0-9FTUftu]|[A-Va-v][0-9]{4})$", "27447"),
+    AfterValidator(_procedure),
+]
+Modifier = Annotated[str, _documented(r"^[0-9A-Za-z]{2}$", "RT"), AfterValidator(_modifier)]
+Ndc = Annotated[
+    str,
+    _documented(
+        r"^([0-9]{4}-[0-9]{4}-[0-9]{2}|[0-9]{5}-[0-9]{3}-[0-9]{2}|[0-9]{5}-[0-9]{4}-[0-9]{1,2}|[0-9]{11})$",
+        "00002-7510-01",
+    ),
+    AfterValidator(normalize_ndc),
+]
 PlaceOfService = Annotated[str, Field(pattern=r"^[0-9]{2}$", examples=["22"])]
 MemberId = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9\-]+$")]
 PayerId = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9._\-]+$")]

@@ -46,14 +46,15 @@ class ConnectorRequest:
 
     `idempotency_key` is derived from the case and the step, so a resend after a crash carries
     the same key and the far side can answer it without a second effect. `headers` holds
-    context to pass on (a W3C `traceparent`), never credentials.
+    context to pass on (a W3C `traceparent`), never credentials. The payload is PHI, so it is
+    left out of `repr()` (and so out of any log line that prints the request).
     """
 
     operation: str
     idempotency_key: str
     case_id: str
     case_type: str
-    payload: Mapping[str, Any]
+    payload: Mapping[str, Any] = field(repr=False)
     payer_reference: str | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
 
@@ -82,13 +83,14 @@ class ConnectorRequest:
 class ConnectorResponse:
     """The far side's answer: the decision it carried (if any) and the exact bytes exchanged.
 
-    The bytes go to the encrypted message store, so a disputed decision can be shown as sent.
+    The bytes go to the encrypted message store, so a disputed decision can be shown as sent;
+    they carry PHI and are left out of `repr()`.
     """
 
     decision: Decision | None
     wire_format: str
-    wire_request: bytes
-    wire_response: bytes
+    wire_request: bytes = field(repr=False)
+    wire_response: bytes = field(repr=False)
     payer_reference: str | None
 
 

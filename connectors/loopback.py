@@ -106,6 +106,8 @@ class LoopbackServer:
             self._thread = None
         if self._socket is not None:
             self._socket.close()
+        self._socket = None
+        self._server = None
 
     def _config(self) -> uvicorn.Config:
         tls = self._tls

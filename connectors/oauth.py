@@ -114,6 +114,8 @@ class ClientCredentialsTokens:
         self._client.register_compliance_hook("access_token_response", _classify_token_response)
 
     async def token(self) -> str:
+        if self._closed:
+            raise RuntimeError("the token source is closed")
         cached = self._cached
         if cached is not None and time.monotonic() < cached.refresh_at:
             return cached.value
@@ -154,7 +156,8 @@ class ClientCredentialsTokens:
         except OAuthError as exc:
             reason = f"token endpoint refused the client: {_error_code(exc.error)}"
             raise AuthError(reason) from None
-        except Exception:
+        except (ValueError, KeyError, TypeError):
+            # authlib's own parsing of a 200 answer that is not a token.
             raise ProtocolError("token endpoint answered off contract") from None
         return _cached_token(token, config.refresh_margin_seconds)
 

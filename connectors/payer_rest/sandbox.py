@@ -5,9 +5,11 @@ idempotent effects and fault injection (see `connectors.sandbox.SandboxControl`)
 process (`PayerRestSandbox(rules, clients).start()`) or as its own process, which keeps
 counting effects while a crash test kills and restarts the gateway:
 
-    python -m connectors.payer_rest.sandbox --port 0 --clients clients.yaml [--rules rules.yaml]
+    python -m connectors.payer_rest.sandbox --port 0 [--rules rules.yaml] [--clients c.yaml]
 
-The process prints one JSON line with the bound `base_url` once it accepts connections.
+Without `--clients` it knows one client, `casegate`, whose secret it reads from the environment
+variable PAYER_REST_SANDBOX_CLIENT_SECRET. The process prints one JSON line with the bound
+`base_url` once it accepts connections, and stops on SIGTERM or SIGINT.
 """
 
 from __future__ import annotations
@@ -28,8 +30,12 @@ from connectors.payer_rest.sandbox_auth import SandboxClient, TokenIssuer
 from connectors.payer_rest.sandbox_ledger import PayerLedger
 from connectors.payer_rest.sandbox_rules import Rule
 from connectors.sandbox import Fault
+from connectors.secrets import SecretRef
 
 T = TypeVar("T")
+DEFAULT_CLIENT = SandboxClient(
+    client_id="casegate", client_secret=SecretRef("env:PAYER_REST_SANDBOX_CLIENT_SECRET")
+)
 DEFAULT_TOKEN_TTL_SECONDS = 300.0
 DEFAULT_HANG_SECONDS = 30.0
 
@@ -134,14 +140,18 @@ def main(argv: Sequence[str] | None = None) -> None:
         prog="python -m connectors.payer_rest.sandbox", description=__doc__.splitlines()[0]
     )
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
-    parser.add_argument("--clients", type=Path, required=True, help="YAML/JSON client list")
+    parser.add_argument("--clients", type=Path, help="YAML/JSON client list (default: casegate)")
     parser.add_argument("--rules", type=Path, help="YAML/JSON rule list (default: approve)")
     parser.add_argument("--token-ttl", type=float, default=DEFAULT_TOKEN_TTL_SECONDS)
     parser.add_argument("--hang-seconds", type=float, default=DEFAULT_HANG_SECONDS)
     args = parser.parse_args(argv)
     sandbox = PayerRestSandbox(
         _load_list(args.rules, TypeAdapter(list[Rule]), "rules") if args.rules else [],
-        _load_list(args.clients, TypeAdapter(list[SandboxClient]), "clients"),
+        (
+            _load_list(args.clients, TypeAdapter(list[SandboxClient]), "clients")
+            if args.clients
+            else [DEFAULT_CLIENT]
+        ),
         port=args.port,
         token_ttl_seconds=args.token_ttl,
         hang_seconds=args.hang_seconds,

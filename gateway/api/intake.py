@@ -65,7 +65,7 @@ def _intake_handler(case_type: CaseType, path: str) -> HTTPRouteHandler:
         with tracer.start_as_current_span("case.intake") as span:
             span.set_attribute("casegate.case_type", case_type.value)
             try:
-                payload = model.model_validate_json(raw)
+                payload = model.model_validate_json(raw, strict=True)
             except ValidationError as exc:
                 problem = Problem.from_validation(exc)
                 await runtime.committer.submit(

@@ -18,6 +18,45 @@ from litestar.openapi.spec import Components, SecurityScheme
 from pydantic import BaseModel
 
 _REF = "#/components/schemas/{model}"
+_PUBLIC_PREFIXES = ("/health/", "/oauth/", "/.well-known/", "/schema")
+_METHODS = {"get", "post", "put", "patch", "delete"}
+_PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "title", "status"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["detail"],
+                "properties": {
+                    "pointer": {"type": "string", "description": "RFC 6901, into the body"},
+                    "parameter": {"type": "string", "description": "source:name"},
+                    "detail": {"type": "string"},
+                },
+            },
+        },
+    },
+}
+_OAUTH_ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {"error": {"type": "string"}, "error_description": {"type": "string"}},
+}
+_PROBLEM_TEXT = {
+    400: "Malformed request or bad parameter.",
+    401: "Missing or invalid access token.",
+    403: "The token lacks a required scope.",
+    404: "No such case (or another tenant's).",
+    409: "Conflict: illegal transition, concurrent change, or key in flight.",
+    413: "Body too large.",
+    422: "A field failed validation (located by JSON pointer), or a reused key.",
+    429: "Rate limit exceeded; see Retry-After.",
+}
 
 
 class _BodyInjectingJsonPlugin(JsonRenderPlugin):
@@ -33,6 +72,8 @@ class _BodyInjectingJsonPlugin(JsonRenderPlugin):
 
     def _complete(self, document: dict[str, Any]) -> dict[str, Any]:
         schemas = document.setdefault("components", {}).setdefault("schemas", {})
+        schemas["Problem"] = _PROBLEM_SCHEMA
+        schemas["OAuthError"] = _OAUTH_ERROR_SCHEMA
         for path, model in self._bodies.items():
             schema = model.model_json_schema(ref_template=_REF)
             schemas.update(schema.pop("$defs", {}))
@@ -44,7 +85,42 @@ class _BodyInjectingJsonPlugin(JsonRenderPlugin):
                     "application/json": {"schema": {"$ref": _REF.format(model=model.__name__)}}
                 },
             }
+        for path, item in document["paths"].items():
+            for method, operation in item.items():
+                if method in _METHODS:
+                    _document_errors(path, method, operation)
         return document
+
+
+def _error_codes(path: str, method: str, operation: dict[str, Any]) -> set[int]:
+    codes: set[int] = set()
+    if not path.startswith(_PUBLIC_PREFIXES):
+        codes |= {401, 403, 429}
+    if operation.get("parameters"):
+        codes.add(400)
+    if "{case_id}" in path:
+        codes.add(404)
+    if method == "post":
+        codes |= {400, 413, 422}
+    if method == "post" and not path.startswith(_PUBLIC_PREFIXES):
+        codes.add(409)
+    return codes
+
+
+def _document_errors(path: str, method: str, operation: dict[str, Any]) -> None:
+    """Every error an operation can answer, in the shape it is answered in."""
+    responses = operation.setdefault("responses", {})
+    if path.startswith(_PUBLIC_PREFIXES):
+        operation["security"] = []
+    if path.startswith("/oauth/"):
+        oauth = {"application/json": {"schema": {"$ref": _REF.format(model="OAuthError")}}}
+        for code, text in ((400, "RFC 6749 error."), (401, "Client authentication failed.")):
+            responses[str(code)] = {"description": text, "content": oauth}
+        return
+    problem = {"application/problem+json": {"schema": {"$ref": _REF.format(model="Problem")}}}
+    for code in sorted(_error_codes(path, method, operation)):
+        entry = responses.setdefault(str(code), {"description": _PROBLEM_TEXT[code]})
+        entry["content"] = problem
 
 
 def openapi_config(handlers: Iterable[HTTPRouteHandler]) -> OpenAPIConfig:

@@ -38,7 +38,7 @@ def test_icd10cm_shapes_normalize_to_dotted(raw: str, normal: str) -> None:
     assert TypeAdapter(Icd10Cm).validate_python(raw) == normal
 
 
-@pytest.mark.parametrize("raw", ["U07.1", "17.11", "M1", "M17.11111", "MM7.1"])
+@pytest.mark.parametrize("raw", ["U07.1", "17.11", "M1", "M17.11111", "MM7.1", "M17."])
 def test_icd10cm_wrong_shapes_refused(raw: str) -> None:
     with pytest.raises(ValidationError, match="ICD-10-CM"):
         TypeAdapter(Icd10Cm).validate_python(raw)

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from connectors.contract import ConnectorConfig, ConnectorRequest
+from connectors.contract import ConnectorConfig, ConnectorRequest, ConnectorResponse
 
 
 def _request(**changes: Any) -> ConnectorRequest:
@@ -54,3 +54,16 @@ def test_config_base_refuses_unknown_keys_and_is_frozen() -> None:
         config.timeout_seconds = 1  # type: ignore[misc]
     with pytest.raises(ValidationError):
         ConnectorConfig(timeout_seconds=0)
+
+
+def test_reprs_leave_out_phi() -> None:
+    request = _request(payload={"patient": {"family": "Zq-Testpatient"}})
+    response = ConnectorResponse(
+        decision=None,
+        wire_format="payer_rest.json/v1",
+        wire_request=b"Zq-Testpatient",
+        wire_response=b"Zq-Testpatient",
+        payer_reference="PR1",
+    )
+    assert "Zq-Testpatient" not in repr(request) and "case-1" in repr(request)
+    assert "Zq-Testpatient" not in repr(response) and "PR1" in repr(response)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -216,27 +217,19 @@ async def test_http_control_drives_the_sandbox(start_sandbox: StartSandbox) -> N
 
 
 @pytest.mark.usefixtures("client_secret_env")
-def test_runs_as_its_own_process(tmp_path: Path) -> None:
-    clients = tmp_path / "clients.yaml"
-    clients.write_text(f"- client_id: casegate-test\n  client_secret: env:{SECRET_ENV}\n")
+@pytest.mark.parametrize("clients_file", [True, False], ids=["clients_file", "default_client"])
+def test_runs_as_its_own_process(tmp_path: Path, clients_file: bool) -> None:
     rules = tmp_path / "rules.json"
     rules.write_text(json.dumps([{"member_id_prefix": "W", "decide": "deny", "reason_code": "X"}]))
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "connectors.payer_rest.sandbox",
-            "--port",
-            "0",
-            "--clients",
-            str(clients),
-            "--rules",
-            str(rules),
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    command = [sys.executable, "-m", "connectors.payer_rest.sandbox", "--port", "0"]
+    command += ["--rules", str(rules)]
+    client_id, env = "casegate", os.environ | {"PAYER_REST_SANDBOX_CLIENT_SECRET": "default-s"}
+    if clients_file:
+        clients = tmp_path / "clients.yaml"
+        clients.write_text(f"- client_id: casegate-test\n  client_secret: env:{SECRET_ENV}\n")
+        command += ["--clients", str(clients)]
+        client_id, env = "casegate-test", os.environ | {SECRET_ENV: "file-s"}
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
     try:
         assert process.stdout is not None
         base_url = json.loads(process.stdout.readline())["base_url"]
@@ -245,26 +238,24 @@ def test_runs_as_its_own_process(tmp_path: Path) -> None:
             token = client.post(
                 "/oauth/token",
                 data={"grant_type": "client_credentials"},
-                auth=("casegate-test", "sandbox-secret-7f3a9c"),
+                auth=(client_id, env.get(SECRET_ENV) if clients_file else "default-s"),
             ).json()["access_token"]
-            body = json.dumps(
-                {
-                    "requestId": "case-p1",
-                    "urgency": "STANDARD",
-                    "member": {"memberId": "W1"},
-                    "services": [
-                        {
-                            "sequence": 1,
-                            "procedureCode": "27447",
-                            "quantity": "1",
-                            "fromDate": "2026-12-14",
-                        }
-                    ],
-                }
-            )
+            body = {
+                "requestId": "case-p1",
+                "urgency": "STANDARD",
+                "member": {"memberId": "W1"},
+                "services": [
+                    {
+                        "sequence": 1,
+                        "procedureCode": "27447",
+                        "quantity": "1",
+                        "fromDate": "2026-12-14",
+                    }
+                ],
+            }
             answer = client.post(
                 "/v1/prior-auth-requests",
-                content=body,
+                json=body,
                 headers={"Authorization": f"Bearer {token}", "Idempotency-Key": "p-1"},
             ).json()
         assert answer["status"] == "DENIED" and answer["reason"] == {"code": "X"}

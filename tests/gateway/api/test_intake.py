@@ -70,7 +70,7 @@ async def test_same_key_other_body_is_422(gateway: Gateway, example: bytes) -> N
     await _post(gateway, example)
     response = await _post(gateway, _body(example, urgency="expedited"))
     assert response.status_code == 422
-    assert response.json()["type"].endswith("/idempotency-mismatch")
+    assert response.json()["type"] == "urn:casegate:problem:idempotency-mismatch"
     assert await _case_count(gateway) == 1
 
 

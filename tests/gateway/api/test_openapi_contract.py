@@ -1,5 +1,10 @@
 """Property-based contract test: schemathesis generates requests from our OpenAPI document,
-valid and invalid, and every answer must be documented, well-formed, and never a 5xx."""
+valid and invalid, and every answer must be documented, well-formed, and never a 5xx.
+
+One check is left out: that every schema-valid body is accepted. JSON Schema cannot say that a
+period ends after it starts, that a dependent needs a subscriber or that line numbers are unique,
+so such bodies are rightly refused with 422; acceptance is shown by the example requests instead.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +17,11 @@ import pytest
 import schemathesis
 import uvicorn
 from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 from schemathesis import Case
+from schemathesis.checks import positive_data_acceptance
 
+from canonical.codes import npi_is_valid
 from gateway.app import create_app
 from gateway.auth.issuer import mint_token
 from gateway.auth.keys import dev_client, load_or_create_issuer_key
@@ -51,6 +59,11 @@ def api_schema(live_gateway: tuple[str, str]) -> schemathesis.BaseSchema:
     return schemathesis.openapi.from_url(f"{base_url}/schema/openapi.json")
 
 
+def _npi(nine: str) -> str:
+    return next(nine + d for d in "0123456789" if npi_is_valid(nine + d))
+
+
+schemathesis.openapi.format("npi", st.text(alphabet="0123456789", min_size=9, max_size=9).map(_npi))
 schema = schemathesis.pytest.from_fixture("api_schema")
 
 
@@ -62,4 +75,8 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 )
 def test_every_operation_honours_its_contract(case: Case, live_gateway: tuple[str, str]) -> None:
     base_url, token = live_gateway
-    case.call_and_validate(base_url=base_url, headers={"Authorization": f"Bearer {token}"})
+    case.call_and_validate(
+        base_url=base_url,
+        headers={"Authorization": f"Bearer {token}"},
+        excluded_checks=[positive_data_acceptance],
+    )

@@ -1,0 +1,127 @@
+"""Durable intake against the bare baseline: same body, same generator, alternating rounds.
+
+Rounds alternate which server goes first, so a neighbour's burst on the shared machine lands on
+both sides as often as not; a warm-up round of each is run first and discarded (first
+connections, SQLite's first checkpoint, PostgreSQL's cold caches).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.figures import Throughput, milliseconds, ratio, verdict
+from bench.gateway_setup import access_token, example_body, intake_requests
+from bench.loadgen import RoundResult, run_round
+from bench.server_process import ServerProcess
+from gateway.settings import Settings
+
+ACCEPTED = 202
+TARGET_RATIO = 0.5
+TARGET_P99_SECONDS = 0.030
+
+
+@dataclass(frozen=True)
+class IntakePlan:
+    rounds: int
+    requests_per_round: int
+    connections: int
+    round_time_limit: float
+    profile_dir: Path | None
+
+
+@dataclass(frozen=True)
+class IntakeComparison:
+    bare: Throughput
+    gateway: Throughput
+    bare_unexpected: dict[int, int]
+    gateway_unexpected: dict[int, int]
+    profile: Path | None
+
+    @property
+    def throughput_ratio(self) -> float:
+        return ratio(self.gateway.rate, self.bare.rate)
+
+    def lines(self) -> list[str]:
+        b, g = self.bare, self.gateway
+        lines = [
+            f"  bare Litestar   {b.rate:8.0f} req/s   p50 {milliseconds(b.p50):>9}"
+            f"   p99 {milliseconds(b.p99):>9}",
+            f"  casegate        {g.rate:8.0f} req/s   p50 {milliseconds(g.p50):>9}"
+            f"   p99 {milliseconds(g.p99):>9}",
+            f"  RATIO casegate/bare: throughput {self.throughput_ratio:.2f}"
+            f" ({verdict(self.throughput_ratio >= TARGET_RATIO)} >= {TARGET_RATIO}),"
+            f" p50 x{ratio(g.p50, b.p50):.2f}, p99 x{ratio(g.p99, b.p99):.2f}",
+            f"  casegate p99 {milliseconds(g.p99)} ({verdict(g.p99 < TARGET_P99_SECONDS)}"
+            f" < {milliseconds(TARGET_P99_SECONDS)})",
+        ]
+        if b.server_cpu_per_request and g.server_cpu_per_request:
+            lines.append(
+                f"  server CPU per request: bare {milliseconds(b.server_cpu_per_request)},"
+                f" casegate {milliseconds(g.server_cpu_per_request)}"
+                f" (x{ratio(g.server_cpu_per_request, b.server_cpu_per_request):.2f});"
+                f" server busy {b.server_cpu_share:.0%} / {g.server_cpu_share:.0%} of a core,"
+                f" load generator at most {b.client_cpu_share:.0%}"
+            )
+        for name, unexpected in (
+            ("bare", self.bare_unexpected),
+            ("casegate", self.gateway_unexpected),
+        ):
+            if unexpected:
+                lines.append(f"  WARNING {name} answered other than 202: {dict(unexpected)}")
+        if self.profile is not None:
+            lines.append(
+                f"  profile of one extra casegate round (not in the figures): {self.profile}"
+            )
+        return lines
+
+
+async def _round(server: ServerProcess, token: str, body: bytes, plan: IntakePlan) -> RoundResult:
+    # Keys are unique across rounds and runs: every request opens a new case.
+    prefix = f"bench-{secrets.token_hex(6)}"
+    requests = intake_requests(server.port, token, [body] * plan.requests_per_round, prefix)
+    cpu_before = server.cpu_seconds()
+    result = await run_round(
+        server.port, requests, connections=plan.connections, time_limit=plan.round_time_limit
+    )
+    cpu_after = server.cpu_seconds()
+    if cpu_before is not None and cpu_after is not None:
+        result.server_cpu = cpu_after - cpu_before
+    return result
+
+
+async def compare_intake(
+    bare: ServerProcess, gateway: ServerProcess, settings: Settings, plan: IntakePlan, label: str
+) -> IntakeComparison:
+    token = access_token(settings)
+    body = example_body()
+    await _round(bare, token, body, plan)
+    await _round(gateway, token, body, plan)
+    bare_rounds: list[RoundResult] = []
+    gateway_rounds: list[RoundResult] = []
+    for index in range(plan.rounds):
+        order = [(bare, bare_rounds), (gateway, gateway_rounds)]
+        for server, results in order if index % 2 == 0 else reversed(order):
+            results.append(await _round(server, token, body, plan))
+    profile = None
+    if plan.profile_dir is not None:
+        profile = plan.profile_dir / f"intake-{label}.pstats"
+        gateway.profile_on()
+        await _round(gateway, token, body, plan)
+        gateway.profile_off(profile)
+    return IntakeComparison(
+        bare=Throughput.of(bare_rounds),
+        gateway=Throughput.of(gateway_rounds),
+        bare_unexpected=_unexpected(bare_rounds),
+        gateway_unexpected=_unexpected(gateway_rounds),
+        profile=profile,
+    )
+
+
+def _unexpected(rounds: list[RoundResult]) -> dict[int, int]:
+    total: Counter[int] = Counter()
+    for result in rounds:
+        total.update(result.unexpected(ACCEPTED))
+    return dict(total)

@@ -6,17 +6,20 @@ the parent generates load on the other. The bare baseline and the gateway are bu
 (uvicorn through `gateway.serving.start_server`, on uvloop as `casegate serve` runs it) and
 driven identically, so only the application differs.
 
-The parent talks to a child over a pipe: the child answers ("ready", port) once it accepts
-connections, and then obeys ("profile-on", None), ("profile-off", path) (cProfile of the
-event-loop thread, written to path as pstats) and ("stop", None).
+The parent reads what a child spent during a round: CPU time from /proc, and time in Python's
+garbage collector, which the child clocks itself (a full collection stops every request in
+flight, so it shows in the tail latency long before it shows in the throughput). Over a pipe,
+the child answers ("ready", port) once it accepts connections, and then obeys ("gc", None)
+and ("stop", None).
 """
 
 from __future__ import annotations
 
 import asyncio
-import cProfile
+import gc
 import multiprocessing
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -28,6 +31,7 @@ from gateway.settings import Settings
 
 START_TIMEOUT_SECONDS = 90.0
 STOP_TIMEOUT_SECONDS = 60.0
+OLDEST_GENERATION = 2
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,41 @@ class ServedApp:
         return create_app(self.settings)
 
 
+@dataclass(frozen=True)
+class ServerUsage:
+    """What a server process has spent so far; subtract two readings to price a round."""
+
+    cpu_seconds: float
+    gc_seconds: float
+    full_collections: int
+    full_collection_seconds: float
+
+    def __sub__(self, earlier: ServerUsage) -> ServerUsage:
+        return ServerUsage(
+            cpu_seconds=self.cpu_seconds - earlier.cpu_seconds,
+            gc_seconds=self.gc_seconds - earlier.gc_seconds,
+            full_collections=self.full_collections - earlier.full_collections,
+            full_collection_seconds=self.full_collection_seconds - earlier.full_collection_seconds,
+        )
+
+
+class _CollectorClock:
+    """A `gc.callbacks` hook adding up collections and their pauses, per generation."""
+
+    def __init__(self) -> None:
+        self._started = 0.0
+        self.count = [0, 0, 0]
+        self.seconds = [0.0, 0.0, 0.0]
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+            return
+        generation = info["generation"]
+        self.count[generation] += 1
+        self.seconds[generation] += time.perf_counter() - self._started
+
+
 def _event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
     try:
         import uvloop  # noqa: PLC0415 - optional, as it is for uvicorn
@@ -59,38 +98,45 @@ def loop_name() -> str:
     return "uvloop" if _event_loop_factory() is not asyncio.new_event_loop else "asyncio"
 
 
-async def _serve(served: ServedApp, pipe: Connection) -> None:
+async def _serve(served: ServedApp, pipe: Connection, collector: _CollectorClock) -> None:
     from gateway.serving import start_server  # noqa: PLC0415 - imported in the child
 
     server = await start_server(served.build())
     pipe.send(("ready", server.port))
-    profiler = cProfile.Profile()
     try:
         while True:
-            # recv blocks, so it waits in a thread; the command then runs on the loop thread,
-            # the one cProfile must be switched on in.
-            command, argument = await asyncio.to_thread(pipe.recv)
+            command, _ = await asyncio.to_thread(pipe.recv)  # recv blocks: wait in a thread
             if command == "stop":
                 return
-            if command == "profile-on":
-                profiler.enable()
-            elif command == "profile-off":
-                profiler.disable()
-                profiler.dump_stats(argument)
-                profiler = cProfile.Profile()
-            pipe.send(("done", command))
+            if command == "gc":
+                totals = (
+                    sum(collector.seconds),
+                    collector.count[OLDEST_GENERATION],
+                    collector.seconds[OLDEST_GENERATION],
+                )
+                pipe.send(("done", totals))
+            else:
+                pipe.send(("failed", f"unknown command {command!r}"))
     finally:
         await server.stop()
 
 
 def _child_main(served: ServedApp, pipe: Connection) -> None:
+    collector = _CollectorClock()
+    gc.callbacks.append(collector)
     try:
         with asyncio.Runner(loop_factory=_event_loop_factory()) as runner:
-            runner.run(_serve(served, pipe))
+            runner.run(_serve(served, pipe, collector))
     except BaseException as exc:
         pipe.send(("failed", f"{type(exc).__name__}: {exc}"))
         raise
     pipe.send(("stopped", None))
+
+
+def _process_cpu_seconds(pid: int) -> float:
+    """utime + stime of every thread of `pid`, from stat(5) (fields 14 and 15)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 class ServerProcess:
@@ -108,17 +154,10 @@ class ServerProcess:
         self.port = 0
 
     @property
-    def pid(self) -> int | None:
+    def pid(self) -> int:
+        if self._process.pid is None:
+            raise RuntimeError("the server process has not been started")
         return self._process.pid
-
-    def cpu_seconds(self) -> float | None:
-        """CPU time the child has used so far, all threads (None where /proc is missing)."""
-        try:
-            fields = Path(f"/proc/{self.pid}/stat").read_text().rpartition(")")[2].split()
-        except OSError:
-            return None
-        # utime and stime, the 14th and 15th fields of stat(5), counted after the ")".
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def start(self) -> int:
         self._process.start()
@@ -129,18 +168,18 @@ class ServerProcess:
         self.port = int(value)
         return self.port
 
-    def profile_on(self) -> None:
-        self._command("profile-on", None)
-
-    def profile_off(self, stats_path: Path) -> None:
-        """Stop profiling and write what was recorded since `profile_on` to `stats_path`."""
-        self._command("profile-off", str(stats_path))
-
-    def _command(self, command: str, argument: str | None) -> None:
-        self._pipe.send((command, argument))
-        kind, value = self._receive(STOP_TIMEOUT_SECONDS, command)
+    def usage(self) -> ServerUsage | None:
+        """CPU and collector time so far; None where /proc cannot be read."""
+        try:
+            cpu = _process_cpu_seconds(self.pid)
+        except OSError:
+            return None
+        self._pipe.send(("gc", None))
+        kind, value = self._receive(STOP_TIMEOUT_SECONDS, "gc")
         if kind != "done":
             raise RuntimeError(f"the server process failed: {value}")
+        gc_seconds, full_collections, full_seconds = value
+        return ServerUsage(cpu, gc_seconds, full_collections, full_seconds)
 
     def stop(self) -> None:
         if self._process.is_alive():

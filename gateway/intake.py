@@ -11,6 +11,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from canonical.cases import CasePayload, CaseType, payer_of
 from canonical.events import DomainEvent, case_created
@@ -39,6 +40,46 @@ class Caller:
     tenant: str
     token_jti: str | None
     source_address: str | None
+
+    def audit(
+        self,
+        action: str,
+        outcome: str,
+        *,
+        trace_id: str | None,
+        detail: dict[str, Any],
+        case_id: str | None = None,
+        patient_hash: str | None = None,
+        payer_id: str | None = None,
+    ) -> NewAuditEntry:
+        """An audit entry with this caller as the agent (AuditEvent action C/R/U/D/E)."""
+        return NewAuditEntry(
+            action=action,
+            outcome=outcome,
+            client_id=self.client_id,
+            token_jti=self.token_jti,
+            source_address=self.source_address,
+            case_id=case_id,
+            patient_hash=patient_hash,
+            payer_id=payer_id,
+            purpose="HOPERAT",
+            trace_id=trace_id,
+            detail=detail,
+        )
+
+    def inbound(
+        self, raw: bytes, wire_format: str, at: datetime, *, case_id: str | None, error: str | None
+    ) -> NewMessage:
+        return NewMessage(
+            id=new_id(),
+            tenant=self.tenant,
+            case_id=case_id,
+            direction="inbound",
+            format=wire_format,
+            body=raw,
+            error=error,
+            created_at=at,
+        )
 
 
 def event_record(event: DomainEvent) -> NewEvent:
@@ -116,26 +157,13 @@ def accepted_case(
             trace_context=trace_context,
             available_at=now,
         ),
-        message=NewMessage(
-            id=new_id(),
-            tenant=caller.tenant,
-            case_id=case_id,
-            direction="inbound",
-            format=wire_format,
-            body=raw,
-            error=None,
-            created_at=now,
-        ),
-        audit=NewAuditEntry(
-            action="C",
-            outcome="0",
-            client_id=caller.client_id,
-            token_jti=caller.token_jti,
-            source_address=caller.source_address,
+        message=caller.inbound(raw, wire_format, now, case_id=case_id, error=None),
+        audit=caller.audit(
+            "C",
+            "0",
             case_id=case_id,
             patient_hash=hasher.patient_ref(payload),
             payer_id=payer,
-            purpose="HOPERAT",
             trace_id=trace_id,
             detail={"case_type": case_type.value},
         ),
@@ -152,27 +180,6 @@ def rejected_input(
         case=None,
         event=None,
         job=None,
-        message=NewMessage(
-            id=new_id(),
-            tenant=caller.tenant,
-            case_id=None,
-            direction="inbound",
-            format=wire_format,
-            body=raw,
-            error=error,
-            created_at=now,
-        ),
-        audit=NewAuditEntry(
-            action="C",
-            outcome="4",
-            client_id=caller.client_id,
-            token_jti=caller.token_jti,
-            source_address=caller.source_address,
-            case_id=None,
-            patient_hash=None,
-            payer_id=None,
-            purpose="HOPERAT",
-            trace_id=trace_id,
-            detail={"rejected": error[:500]},
-        ),
+        message=caller.inbound(raw, wire_format, now, case_id=None, error=error),
+        audit=caller.audit("C", "4", trace_id=trace_id, detail={"rejected": error[:500]}),
     )

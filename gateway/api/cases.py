@@ -28,8 +28,7 @@ from gateway.intake import Caller, event_record
 from gateway.problems import Problem
 from gateway.runtime import Runtime, runtime_of
 from gateway.store import audit, cases
-from gateway.store.ids import new_id
-from gateway.store.records import CaseRow, NewAuditEntry, NewMessage
+from gateway.store.records import CaseRow, NewAuditEntry
 from gateway.telemetry import current_trace_id
 
 CaseId = Annotated[str, PathParameter(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z]+$")]
@@ -41,19 +40,10 @@ def _not_found() -> Problem:
     return Problem(404, "Not Found", "no such case", "not-found")
 
 
-def _audit(caller: Caller, action: str, row: CaseRow, detail: dict[str, Any]) -> NewAuditEntry:
-    return NewAuditEntry(
-        action=action,
-        outcome="0",
-        client_id=caller.client_id,
-        token_jti=caller.token_jti,
-        source_address=caller.source_address,
-        case_id=row.id,
-        patient_hash=None,
-        payer_id=row.payer_id,
-        purpose="HOPERAT",
-        trace_id=current_trace_id(),
-        detail=detail,
+def _changed(caller: Caller, row: CaseRow, detail: dict[str, Any]) -> NewAuditEntry:
+    trace_id = current_trace_id()
+    return caller.audit(
+        "U", "0", case_id=row.id, payer_id=row.payer_id, trace_id=trace_id, detail=detail
     )
 
 
@@ -145,7 +135,19 @@ async def cancel_case(
         ):
             raise Problem(409, "Conflict", "the case changed meanwhile; retry", "version-conflict")
         await cases.append_event(conn, event_record(event))
-        await audit.append_audit(conn, [_audit(caller, "U", row, {"cancel": True})])
+        await audit.append_audit(
+            conn,
+            [
+                caller.audit(
+                    "U",
+                    "0",
+                    case_id=row.id,
+                    payer_id=row.payer_id,
+                    trace_id=current_trace_id(),
+                    detail={"cancel": True},
+                )
+            ],
+        )
         updated = await cases.get_case(conn, row.id, caller.tenant)
     assert updated is not None
     return CaseView.of(updated)
@@ -165,14 +167,16 @@ async def add_attachment(
     caller = caller_of(request)
     content = data.content()
     now = datetime.now(UTC)
-    message_id = new_id()
+    message = caller.inbound(
+        content, f"attachment:{data.media_type}", now, case_id=case_id, error=None
+    )
     attachment = Attachment(
         kind=data.kind,
         media_type=data.media_type,
         title=data.title,
         size=len(content),
         sha256=hashlib.sha256(content).hexdigest(),
-        message_id=message_id,
+        message_id=message.id,
     )
     async with runtime.store.begin() as conn:
         row = await cases.get_case(conn, case_id, caller.tenant)
@@ -195,25 +199,24 @@ async def add_attachment(
             conn, row.id, row.version, status=row.status, payload=updated.model_dump(mode="json")
         ):
             raise Problem(409, "Conflict", "the case changed meanwhile; retry", "version-conflict")
-        await cases.add_message(
-            conn,
-            runtime.store.cipher,
-            NewMessage(
-                id=message_id,
-                tenant=caller.tenant,
-                case_id=row.id,
-                direction="inbound",
-                format=f"attachment:{data.media_type}",
-                body=content,
-                error=None,
-                created_at=now,
-            ),
-        )
+        await cases.add_message(conn, runtime.store.cipher, message)
         event = note_event(
             row.id, CaseStatus(row.status), "attachment_added", now, {"sha256": attachment.sha256}
         )
         await cases.append_event(conn, event_record(event))
-        await audit.append_audit(conn, [_audit(caller, "U", row, {"attachment": message_id})])
+        await audit.append_audit(
+            conn,
+            [
+                caller.audit(
+                    "U",
+                    "0",
+                    case_id=row.id,
+                    payer_id=row.payer_id,
+                    trace_id=current_trace_id(),
+                    detail={"attachment": message.id},
+                )
+            ],
+        )
     return attachment
 
 

@@ -44,21 +44,9 @@ class CaseView(_View):
 
     @classmethod
     def of(cls, row: CaseRow) -> CaseView:
-        return cls(
-            id=row.id,
-            type=row.type,
-            status=row.status,
-            version=row.version,
-            payer_id=row.payer_id,
-            urgency=row.urgency,
-            route=row.route,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-            decided_at=row.decided_at,
-            payload=row.payload,
-            decision=row.decision,
-            links=Links(self=f"/v1/cases/{row.id}", events=f"/v1/cases/{row.id}/events"),
-        )
+        links = Links(self=f"/v1/cases/{row.id}", events=f"/v1/cases/{row.id}/events")
+        fields = {name: getattr(row, name) for name in cls.model_fields if name != "links"}
+        return cls(**fields, links=links)
 
 
 class CaseSummary(_View):
@@ -76,17 +64,7 @@ class CaseSummary(_View):
 
     @classmethod
     def of(cls, row: CaseRow) -> CaseSummary:
-        return cls(
-            id=row.id,
-            type=row.type,
-            status=row.status,
-            payer_id=row.payer_id,
-            urgency=row.urgency,
-            route=row.route,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-            decided_at=row.decided_at,
-        )
+        return cls.model_validate(row, from_attributes=True)
 
 
 class CasePage(_View):
@@ -104,14 +82,7 @@ class EventView(_View):
 
     @classmethod
     def of(cls, row: EventRow) -> EventView:
-        return cls(
-            seq=row.seq,
-            type=row.type,
-            from_status=row.from_status,
-            to_status=row.to_status,
-            occurred_at=row.occurred_at,
-            data=row.data,
-        )
+        return cls.model_validate(row, from_attributes=True)
 
 
 class CancelRequest(_View):

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bench.loadgen import RoundResult
+from bench.server_process import ServerUsage
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -24,6 +25,25 @@ def percentile(values: Sequence[float], q: float) -> float:
 
 
 @dataclass(frozen=True)
+class MeasuredRound:
+    """A round as the client saw it, and what the server spent on it (None without /proc)."""
+
+    result: RoundResult
+    server: ServerUsage | None
+
+
+@dataclass(frozen=True)
+class ServerCost:
+    """Medians over rounds of what one request cost the server process."""
+
+    cpu_per_request: float
+    busy_share: float
+    gc_share: float
+    full_collections: float
+    full_collection_pause: float
+
+
+@dataclass(frozen=True)
 class Throughput:
     """Medians over rounds of one server: requests/s, and latency percentiles in seconds."""
 
@@ -32,29 +52,37 @@ class Throughput:
     p99: float
     rounds: int
     client_cpu_share: float
-    server_cpu_per_request: float | None
-    server_cpu_share: float | None
+    server: ServerCost | None
 
     @classmethod
-    def of(cls, rounds: Sequence[RoundResult]) -> Throughput:
+    def of(cls, rounds: Sequence[MeasuredRound]) -> Throughput:
         if not rounds:
             raise ValueError("a figure needs at least one round")
-        per_request = [r.server_cpu_per_request for r in rounds]
-        busy = [r.server_cpu_share for r in rounds]
+        results = [r.result for r in rounds]
         return cls(
-            rate=statistics.median(r.rate for r in rounds),
-            p50=statistics.median(percentile(r.latencies, 50) for r in rounds),
-            p99=statistics.median(percentile(r.latencies, 99) for r in rounds),
+            rate=statistics.median(r.rate for r in results),
+            p50=statistics.median(percentile(r.latencies, 50) for r in results),
+            p99=statistics.median(percentile(r.latencies, 99) for r in results),
             rounds=len(rounds),
-            client_cpu_share=max(r.client_cpu_share for r in rounds),
-            server_cpu_per_request=_median_of_known(per_request),
-            server_cpu_share=_median_of_known(busy),
+            client_cpu_share=max(r.client_cpu_share for r in results),
+            server=_server_cost(rounds),
         )
 
 
-def _median_of_known(values: Sequence[float | None]) -> float | None:
-    known = [v for v in values if v is not None]
-    return statistics.median(known) if known else None
+def _server_cost(rounds: Sequence[MeasuredRound]) -> ServerCost | None:
+    known = [(r.result, r.server) for r in rounds if r.server is not None and r.result.completed]
+    if not known:
+        return None
+    return ServerCost(
+        cpu_per_request=statistics.median(u.cpu_seconds / r.completed for r, u in known),
+        busy_share=statistics.median(u.cpu_seconds / r.elapsed for r, u in known),
+        gc_share=statistics.median(u.gc_seconds / r.elapsed for r, u in known),
+        full_collections=statistics.median(u.full_collections for _, u in known),
+        full_collection_pause=statistics.median(
+            u.full_collection_seconds / u.full_collections if u.full_collections else 0.0
+            for _, u in known
+        ),
+    )
 
 
 def ratio(value: float, baseline: float) -> float:
@@ -63,6 +91,10 @@ def ratio(value: float, baseline: float) -> float:
 
 def milliseconds(seconds: float) -> str:
     return f"{seconds * 1000:.1f} ms"
+
+
+def microseconds(seconds: float) -> str:
+    return f"{seconds * 1_000_000:.0f} us"
 
 
 def seconds(value: float) -> str:

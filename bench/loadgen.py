@@ -40,7 +40,6 @@ class RoundResult:
     latencies: list[float] = field(default_factory=list)
     elapsed: float = 0.0
     client_cpu: float = 0.0
-    server_cpu: float | None = None  # filled in by a caller that can see the server's process
 
     @property
     def completed(self) -> int:
@@ -54,18 +53,6 @@ class RoundResult:
     def client_cpu_share(self) -> float:
         """The generator's CPU time over the round's wall time: 1.0 is one core kept busy."""
         return self.client_cpu / self.elapsed if self.elapsed > 0 else 0.0
-
-    @property
-    def server_cpu_per_request(self) -> float | None:
-        if self.server_cpu is None or not self.completed:
-            return None
-        return self.server_cpu / self.completed
-
-    @property
-    def server_cpu_share(self) -> float | None:
-        if self.server_cpu is None or self.elapsed <= 0:
-            return None
-        return self.server_cpu / self.elapsed
 
     def unexpected(self, expected: int) -> dict[int, int]:
         return {status: n for status, n in self.statuses.items() if status != expected}

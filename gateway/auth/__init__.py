@@ -4,6 +4,7 @@ Mount it with ``AuthPlugin(settings.auth, home)``; routes then read the caller w
 ``principal_of(request)`` and demand scopes with ``guards=[require_scopes("cases:write")]``.
 """
 
+from connectors.secrets import SecretRef
 from gateway.auth.guards import principal_of, require_scopes
 from gateway.auth.issuer import issuer_router, mint_token
 from gateway.auth.keys import IssuerKey, dev_client, load_or_create_issuer_key
@@ -11,7 +12,7 @@ from gateway.auth.middleware import DEFAULT_EXCLUDED_PATHS, bearer_auth_middlewa
 from gateway.auth.plugin import AuthPlugin
 from gateway.auth.principal import Principal
 from gateway.auth.ratelimit import ClientRateLimiter
-from gateway.auth.settings import AuthSettings, ClientSettings, SecretRef
+from gateway.auth.settings import AuthSettings, ClientSettings
 from gateway.auth.verifier import TokenRejectedError, TokenVerifier
 
 __all__ = [

@@ -27,8 +27,9 @@ from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import Key
 
+from connectors.secrets import SecretUnavailableError
 from gateway.auth.jwks import RemoteKeySet, parse_public_jwks, pick_key
-from gateway.auth.settings import ClientSettings, SecretUnavailableError
+from gateway.auth.settings import ClientSettings
 
 _log = structlog.get_logger("casegate.auth")
 
@@ -170,7 +171,7 @@ class ClientAuthenticator:
         if client.secret is None:
             raise _ClientRejectedError("client has no secret registered")
         try:
-            expected = client.secret.resolve().get_secret_value()
+            expected = client.secret.resolve()
         except SecretUnavailableError as exc:
             _log.error("client_secret_unavailable", client=client_id, reason=str(exc))
             raise _ClientRejectedError("client secret is unavailable") from None

@@ -19,7 +19,8 @@ from typing import Any
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, import_key
 
-from gateway.auth.settings import ClientSettings, SecretRef
+from connectors.secrets import SecretRef
+from gateway.auth.settings import ClientSettings
 
 ISSUER_KEY_FILE = "issuer-es384.json"
 DEV_CLIENT_SECRET_FILE = "dev-client-secret"  # noqa: S105 (a file name, not the secret)

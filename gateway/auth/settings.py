@@ -9,9 +9,7 @@ instead of failing the first token request.
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 from typing import Any, Self
 from urllib.parse import urlsplit
 
@@ -19,13 +17,11 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    GetCoreSchemaHandler,
-    SecretStr,
     field_validator,
     model_validator,
 )
-from pydantic_core import core_schema
 
+from connectors.secrets import SecretRef
 from gateway.auth.jwks import JwksError, parse_public_jwks
 
 # RFC 6749 section 3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
@@ -33,79 +29,6 @@ _SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
 _CLIENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
-
-
-class SecretUnavailableError(RuntimeError):
-    """A secret reference points at nothing: the variable is unset or the file is unreadable."""
-
-
-class SecretRef:
-    """Where a secret lives, never the secret itself.
-
-    ``resolve()`` reads the value on every call, so a rotated secret file takes effect without a
-    restart, and hands it back as a ``SecretStr`` so that printing it by accident shows stars.
-    """
-
-    __slots__ = ("_scheme", "_target")
-
-    def __init__(self, reference: str) -> None:
-        scheme, sep, target = reference.partition(":")
-        if not sep or scheme not in ("env", "file"):
-            raise ValueError("a secret must be given by reference: env:NAME or file:/absolute/path")
-        if scheme == "env" and not _ENV_NAME.fullmatch(target):
-            raise ValueError("env: secret reference needs a variable name ([A-Za-z_][A-Za-z0-9_]*)")
-        if scheme == "file" and not Path(target).is_absolute():
-            raise ValueError("file: secret reference needs an absolute path")
-        self._scheme = scheme
-        self._target = target
-
-    @property
-    def reference(self) -> str:
-        return f"{self._scheme}:{self._target}"
-
-    def resolve(self) -> SecretStr:
-        if self._scheme == "env":
-            value = os.environ.get(self._target)
-            if value is None:
-                raise SecretUnavailableError(f"secret variable {self._target} is not set")
-        else:
-            try:
-                value = Path(self._target).read_text(encoding="utf-8").rstrip("\r\n")
-            except (OSError, UnicodeDecodeError) as exc:
-                raise SecretUnavailableError(
-                    f"secret file {self._target} cannot be read ({type(exc).__name__})"
-                ) from None
-        if not value:
-            raise SecretUnavailableError(f"secret {self._scheme}:{self._target} is empty")
-        return SecretStr(value)
-
-    def __repr__(self) -> str:
-        return f"SecretRef('{self._scheme}:***')"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, SecretRef) and other.reference == self.reference
-
-    def __hash__(self) -> int:
-        return hash(self.reference)
-
-    @classmethod
-    def __get_pydantic_core_schema__(
-        cls, source: type[Any], handler: GetCoreSchemaHandler
-    ) -> core_schema.CoreSchema:
-        def _validate(value: object) -> SecretRef:
-            if isinstance(value, SecretRef):
-                return value
-            if not isinstance(value, str):
-                raise ValueError("a secret reference must be a string: env:NAME or file:/path")
-            return cls(value)
-
-        return core_schema.no_info_plain_validator_function(
-            _validate,
-            json_schema_input_schema=core_schema.str_schema(pattern=r"^(env|file):.+$"),
-            serialization=core_schema.plain_serializer_function_ser_schema(
-                lambda ref: ref.reference, when_used="always"
-            ),
-        )
 
 
 def _check_key_set_url(url: str) -> str:

@@ -87,7 +87,7 @@ async def _token(client: httpx.AsyncClient, home: Path) -> str:
     response = await client.post(
         "/oauth/token",
         data={"grant_type": "client_credentials", "scope": "cases:read cases:write"},
-        auth=(dev.client_id, dev.secret.resolve().get_secret_value()),
+        auth=(dev.client_id, dev.secret.resolve()),
     )
     response.raise_for_status()
     return str(response.json()["access_token"])

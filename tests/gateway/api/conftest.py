@@ -8,10 +8,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from connectors.secrets import SecretRef
 from gateway.app import create_app
 from gateway.auth.issuer import mint_token
 from gateway.auth.keys import dev_client, load_or_create_issuer_key
-from gateway.auth.settings import ClientSettings, SecretRef
+from gateway.auth.settings import ClientSettings
 from gateway.serving import start_server
 from gateway.settings import Settings, WorkerSettings
 from tests.gateway.api.support import EXAMPLES, Gateway

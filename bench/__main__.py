@@ -22,7 +22,7 @@ from bench.end_to_end import EndToEndPlan, compare_end_to_end
 from bench.gateway_setup import BENCH_ROOT, fresh_home, gateway_settings
 from bench.intake_bench import IntakePlan, compare_intake
 from bench.postgres import DEFAULT_URL, fresh_schema, unreachable_reason
-from bench.profile_summary import hot_spots
+from bench.profiling import breakdown, find_py_spy
 from bench.server_process import ServedApp, ServerProcess, loop_name
 
 SECTIONS = ("sqlite", "postgres", "end-to-end")
@@ -44,10 +44,15 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         "--profile",
         type=Path,
         metavar="DIR",
-        help="also run one extra, unmeasured pass of each gateway under cProfile, write the "
-        "pstats files to DIR and print the hot spots",
+        help="also sample one extra, unmeasured pass of each gateway with py-spy, keep the "
+        "stacks in DIR and print where the CPU went",
     )
     args = parser.parse_args(argv)
+    args.py_spy = None
+    if args.profile is not None:
+        args.py_spy = find_py_spy()
+        if args.py_spy is None:
+            parser.error("--profile needs py-spy on PATH (or in the PY_SPY variable)")
     for name in ("rounds", "requests", "connections", "cases"):
         if getattr(args, name) < 1:
             parser.error(f"--{name} must be at least 1")
@@ -80,7 +85,7 @@ def _header(args: argparse.Namespace) -> None:
 
 def _profile_lines(path: Path | None) -> None:
     if path is not None:
-        for line in hot_spots(path):
+        for line in breakdown(path):
             _say(line)
 
 
@@ -91,6 +96,7 @@ async def _intake_sections(args: argparse.Namespace, wanted: set[str]) -> None:
         connections=args.connections,
         round_time_limit=args.round_seconds,
         profile_dir=args.profile,
+        py_spy=args.py_spy,
     )
     with ServerProcess(ServedApp("bare")) as bare:
         if "sqlite" in wanted:
@@ -137,6 +143,7 @@ async def _end_to_end_section(args: argparse.Namespace) -> None:
         connections=args.connections,
         time_limit=args.decision_seconds,
         profile_dir=args.profile,
+        py_spy=args.py_spy,
     )
     result = await compare_end_to_end(plan)
     for line in result.lines():

@@ -32,6 +32,7 @@ from bench.gateway_setup import (
 from bench.loadgen import run_round
 from bench.payer_peer import PeerResult, submissions, submit_directly
 from bench.payer_process import CLIENT_ID, PayerProcess
+from bench.profiling import PySpySampler
 from bench.server_process import ServedApp, ServerProcess
 from gateway.demo.backlog import backlog
 from gateway.settings import ConnectorInstance, WorkerSettings
@@ -49,6 +50,7 @@ class EndToEndPlan:
     connections: int
     time_limit: float
     profile_dir: Path | None
+    py_spy: str | None
 
 
 @dataclass(frozen=True)
@@ -99,7 +101,7 @@ class EndToEndComparison:
             lines.append(f"  WARNING the direct peer decided {p.decided} of {self.cases} cases")
         if self.profile is not None:
             lines.append(
-                f"  profile of an extra {PROFILED_CASES}-case pass (not in the figures):"
+                f"  py-spy of an extra {PROFILED_CASES}-case pass (not in the figures):"
                 f" {self.profile}"
             )
         return lines
@@ -190,11 +192,10 @@ async def compare_end_to_end(plan: EndToEndPlan) -> EndToEndComparison:
         profile = None
         with ServerProcess(ServedApp("gateway", settings)) as gateway:
             run = await _through_gateway(gateway.port, token, bodies, plan)
-            if plan.profile_dir is not None:
-                profile = plan.profile_dir / "end-to-end.pstats"
-                gateway.profile_on()
-                await _through_gateway(gateway.port, token, bodies[:PROFILED_CASES], plan)
-                gateway.profile_off(profile)
+            if plan.profile_dir is not None and plan.py_spy is not None:
+                profile = plan.profile_dir / "end-to-end.txt"
+                with PySpySampler(plan.py_spy, gateway.pid, profile):
+                    await _through_gateway(gateway.port, token, bodies[:PROFILED_CASES], plan)
         # The gateway is stopped before the peer runs, so it cannot take the peer's CPU.
         peer = await submit_directly(
             payer.base_url,

@@ -12,9 +12,10 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.figures import Throughput, milliseconds, ratio, verdict
+from bench.figures import MeasuredRound, Throughput, microseconds, milliseconds, ratio, verdict
 from bench.gateway_setup import access_token, example_body, intake_requests
-from bench.loadgen import RoundResult, run_round
+from bench.loadgen import run_round
+from bench.profiling import PySpySampler
 from bench.server_process import ServerProcess
 from gateway.settings import Settings
 
@@ -30,6 +31,7 @@ class IntakePlan:
     connections: int
     round_time_limit: float
     profile_dir: Path | None
+    py_spy: str | None
 
 
 @dataclass(frozen=True)
@@ -57,14 +59,18 @@ class IntakeComparison:
             f"  casegate p99 {milliseconds(g.p99)} ({verdict(g.p99 < TARGET_P99_SECONDS)}"
             f" < {milliseconds(TARGET_P99_SECONDS)})",
         ]
-        if b.server_cpu_per_request and g.server_cpu_per_request:
-            lines.append(
-                f"  server CPU per request: bare {milliseconds(b.server_cpu_per_request)},"
-                f" casegate {milliseconds(g.server_cpu_per_request)}"
-                f" (x{ratio(g.server_cpu_per_request, b.server_cpu_per_request):.2f});"
-                f" server busy {b.server_cpu_share:.0%} / {g.server_cpu_share:.0%} of a core,"
-                f" load generator at most {b.client_cpu_share:.0%}"
-            )
+        if b.server is not None and g.server is not None:
+            bs, gs = b.server, g.server
+            lines += [
+                f"  server CPU per request: bare {microseconds(bs.cpu_per_request)},"
+                f" casegate {microseconds(gs.cpu_per_request)}"
+                f" (x{ratio(gs.cpu_per_request, bs.cpu_per_request):.2f}); servers busy"
+                f" {bs.busy_share:.0%} / {gs.busy_share:.0%} of a core, load generator at most"
+                f" {max(b.client_cpu_share, g.client_cpu_share):.0%}",
+                f"  garbage collection: bare {bs.gc_share:.0%} of the round, casegate"
+                f" {gs.gc_share:.0%} ({gs.full_collections:.0f} full collections per round,"
+                f" {milliseconds(gs.full_collection_pause)} each, every request in flight waits)",
+            ]
         for name, unexpected in (
             ("bare", self.bare_unexpected),
             ("casegate", self.gateway_unexpected),
@@ -78,18 +84,16 @@ class IntakeComparison:
         return lines
 
 
-async def _round(server: ServerProcess, token: str, body: bytes, plan: IntakePlan) -> RoundResult:
+async def _round(server: ServerProcess, token: str, body: bytes, plan: IntakePlan) -> MeasuredRound:
     # Keys are unique across rounds and runs: every request opens a new case.
     prefix = f"bench-{secrets.token_hex(6)}"
     requests = intake_requests(server.port, token, [body] * plan.requests_per_round, prefix)
-    cpu_before = server.cpu_seconds()
+    before = server.usage()
     result = await run_round(
         server.port, requests, connections=plan.connections, time_limit=plan.round_time_limit
     )
-    cpu_after = server.cpu_seconds()
-    if cpu_before is not None and cpu_after is not None:
-        result.server_cpu = cpu_after - cpu_before
-    return result
+    after = server.usage()
+    return MeasuredRound(result, None if before is None or after is None else after - before)
 
 
 async def compare_intake(
@@ -99,18 +103,17 @@ async def compare_intake(
     body = example_body()
     await _round(bare, token, body, plan)
     await _round(gateway, token, body, plan)
-    bare_rounds: list[RoundResult] = []
-    gateway_rounds: list[RoundResult] = []
+    bare_rounds: list[MeasuredRound] = []
+    gateway_rounds: list[MeasuredRound] = []
     for index in range(plan.rounds):
         order = [(bare, bare_rounds), (gateway, gateway_rounds)]
         for server, results in order if index % 2 == 0 else reversed(order):
             results.append(await _round(server, token, body, plan))
     profile = None
-    if plan.profile_dir is not None:
-        profile = plan.profile_dir / f"intake-{label}.pstats"
-        gateway.profile_on()
-        await _round(gateway, token, body, plan)
-        gateway.profile_off(profile)
+    if plan.profile_dir is not None and plan.py_spy is not None:
+        profile = plan.profile_dir / f"intake-{label}.txt"
+        with PySpySampler(plan.py_spy, gateway.pid, profile):
+            await _round(gateway, token, body, plan)
     return IntakeComparison(
         bare=Throughput.of(bare_rounds),
         gateway=Throughput.of(gateway_rounds),
@@ -120,8 +123,8 @@ async def compare_intake(
     )
 
 
-def _unexpected(rounds: list[RoundResult]) -> dict[int, int]:
+def _unexpected(rounds: list[MeasuredRound]) -> dict[int, int]:
     total: Counter[int] = Counter()
-    for result in rounds:
-        total.update(result.unexpected(ACCEPTED))
+    for measured in rounds:
+        total.update(measured.result.unexpected(ACCEPTED))
     return dict(total)

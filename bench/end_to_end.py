@@ -194,7 +194,7 @@ async def compare_end_to_end(plan: EndToEndPlan) -> EndToEndComparison:
             run = await _through_gateway(gateway.port, token, bodies, plan)
             if plan.profile_dir is not None and plan.py_spy is not None:
                 profile = plan.profile_dir / "end-to-end.txt"
-                with PySpySampler(plan.py_spy, gateway.pid, profile):
+                with gateway.collector_off(), PySpySampler(plan.py_spy, gateway.pid, profile):
                     await _through_gateway(gateway.port, token, bodies[:PROFILED_CASES], plan)
         # The gateway is stopped before the peer runs, so it cannot take the peer's CPU.
         peer = await submit_directly(

@@ -112,7 +112,7 @@ async def compare_intake(
     profile = None
     if plan.profile_dir is not None and plan.py_spy is not None:
         profile = plan.profile_dir / f"intake-{label}.txt"
-        with PySpySampler(plan.py_spy, gateway.pid, profile):
+        with gateway.collector_off(), PySpySampler(plan.py_spy, gateway.pid, profile):
             await _round(gateway, token, body, plan)
     return IntakeComparison(
         bare=Throughput.of(bare_rounds),

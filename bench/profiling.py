@@ -6,9 +6,9 @@ that hold the GIL: CPU spent in Python, not waiting. Each sample is charged to t
 frame that names a stage of the request path, so a JSON dump inside a SQL bind counts as SQL
 and a validator inside request validation counts as validation.
 
-One caution when reading the output: a garbage collection runs inside whatever allocation
-triggered it, so its pause is charged to that frame. The intake figures print the collector's
-own clock beside them for that reason.
+A garbage collection runs inside whatever allocation triggered it, and a sampler would charge
+its pause to that frame; so the collector is switched off in the gateway while it is sampled,
+and its share is reported from its own clock instead.
 """
 
 from __future__ import annotations
@@ -27,27 +27,29 @@ SAMPLES_PER_SECOND = 200
 ATTACH_SECONDS = 1.0
 PY_SPY_FALLBACK = Path("/root/.pyenv/shims/py-spy")
 
-# (stage, substrings of a py-spy frame "function (file:line)"); the innermost match wins.
+# (stage, substrings of a py-spy frame "function (file:line)"). For each frame, from the
+# innermost out, the first stage listed that matches wins: our own steps are listed before the
+# libraries they call into, so a guard in Litestar's code still counts as a guard.
 STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("HTTP server (uvicorn, httptools)", ("(uvicorn/",)),
-    ("Litestar: routing, parameters, responses", ("(litestar/",)),
     ("auth middleware: token check, rate limit", ("BearerTokenMiddleware.",)),
     ("route guards (Litestar copies the handler per guard)", ("authorize_connection (",)),
-    ("intake handler, rest", ("_intake_handler.<locals>.submit (",)),
     ("intake: request validation (pydantic + code checks)", ("model_validate_json (",)),
     ("intake: building the records (accepted_case)", ("accepted_case (",)),
     ("intake: group commit writer, outside SQL", ("GroupCommitter.",)),
+    ("intake handler, rest", ("_intake_handler.<locals>.submit (",)),
     ("case API (list, read)", ("list_cases (gateway/api", "read_case (gateway/api")),
+    ("worker: payer decision parsing", ("parse_decision (",)),
+    ("worker: connector send (mapping, auth)", ("PayerRestConnector.", "HttpConnector.")),
+    ("worker: outcome recorder, outside SQL", ("OutcomeRecorder.",)),
     ("worker: poll loop, claims, case loads", ("OutboxWorker.run (", "claim_jobs (")),
     ("worker: job processing, rest", ("OutboxWorker.",)),
-    ("worker: connector send (mapping, auth)", ("PayerRestConnector.", "HttpConnector.")),
-    ("worker: payer decision parsing", ("parse_decision (",)),
-    ("worker: outcome recorder, outside SQL", ("OutcomeRecorder.",)),
     ("tracing (OpenTelemetry spans)", ("start_as_current_span (", "start_span (", "Span.end (")),
-    ("HTTP client (httpx, httpcore)", ("(httpx/", "(httpcore/")),
     ("SQL: SQLAlchemy compile, bind, rows", ("(sqlalchemy/",)),
     ("SQL: SQLite calls (aiosqlite thread)", ("(aiosqlite/",)),
     ("SQL: PostgreSQL driver (asyncpg)", ("(asyncpg/",)),
+    ("HTTP client (httpx, httpcore)", ("(httpx/", "(httpcore/")),
+    ("Litestar: routing, parameters, responses", ("(litestar/",)),
+    ("HTTP server (uvicorn, httptools)", ("(uvicorn/",)),
 )
 OTHER = "other (event loop, stdlib)"
 
@@ -124,7 +126,7 @@ def breakdown(raw: Path, top: int = 10) -> list[str]:
     total = sum(stages.values())
     if not total:
         return [f"    no samples in {raw} (see {raw.with_suffix('.log')})"]
-    lines = [f"    CPU by stage ({total} samples holding the GIL, {raw}):"]
+    lines = [f"    CPU by stage, collector off ({total} samples holding the GIL, {raw}):"]
     lines += [f"      {n / total:6.1%}  {stage}" for stage, n in stages.most_common()]
     lines.append("    functions with the most samples of their own:")
     lines += [f"      {n / total:6.1%}  {frame}" for frame, n in leaves.most_common(top)]

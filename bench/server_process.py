@@ -8,9 +8,10 @@ driven identically, so only the application differs.
 
 The parent reads what a child spent during a round: CPU time from /proc, and time in Python's
 garbage collector, which the child clocks itself (a full collection stops every request in
-flight, so it shows in the tail latency long before it shows in the throughput). Over a pipe,
-the child answers ("ready", port) once it accepts connections, and then obeys ("gc", None)
-and ("stop", None).
+flight, so it shows in the tail latency long before it shows in the throughput). A sampling
+profiler charges a collection to whatever allocation triggered it, so for a profiled round the
+collector can be switched off. Over a pipe, the child answers ("ready", port) once it accepts
+connections, and then obeys ("gc", None), ("collector", "on" | "off") and ("stop", None).
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ import gc
 import multiprocessing
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -105,10 +107,13 @@ async def _serve(served: ServedApp, pipe: Connection, collector: _CollectorClock
     pipe.send(("ready", server.port))
     try:
         while True:
-            command, _ = await asyncio.to_thread(pipe.recv)  # recv blocks: wait in a thread
+            command, argument = await asyncio.to_thread(pipe.recv)  # blocks: wait in a thread
             if command == "stop":
                 return
-            if command == "gc":
+            if command == "collector":
+                (gc.enable if argument == "on" else gc.disable)()
+                pipe.send(("done", gc.isenabled()))
+            elif command == "gc":
                 totals = (
                     sum(collector.seconds),
                     collector.count[OLDEST_GENERATION],
@@ -174,12 +179,24 @@ class ServerProcess:
             cpu = _process_cpu_seconds(self.pid)
         except OSError:
             return None
-        self._pipe.send(("gc", None))
-        kind, value = self._receive(STOP_TIMEOUT_SECONDS, "gc")
+        gc_seconds, full_collections, full_seconds = self._command("gc", None)
+        return ServerUsage(cpu, gc_seconds, full_collections, full_seconds)
+
+    @contextmanager
+    def collector_off(self) -> Iterator[None]:
+        """Python's garbage collector switched off in the child for the block."""
+        self._command("collector", "off")
+        try:
+            yield
+        finally:
+            self._command("collector", "on")
+
+    def _command(self, command: str, argument: str | None) -> Any:
+        self._pipe.send((command, argument))
+        kind, value = self._receive(STOP_TIMEOUT_SECONDS, command)
         if kind != "done":
             raise RuntimeError(f"the server process failed: {value}")
-        gc_seconds, full_collections, full_seconds = value
-        return ServerUsage(cpu, gc_seconds, full_collections, full_seconds)
+        return value
 
     def stop(self) -> None:
         if self._process.is_alive():

@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from bench.figures import percentile, ratio, seconds
+from bench.figures import milliseconds, percentile, ratio, seconds
 from bench.gateway_setup import (
     access_token,
     fresh_home,
@@ -33,7 +33,7 @@ from bench.loadgen import run_round
 from bench.payer_peer import PeerResult, submissions, submit_directly
 from bench.payer_process import CLIENT_ID, PayerProcess
 from bench.profiling import PySpySampler
-from bench.server_process import ServedApp, ServerProcess
+from bench.server_process import ServedApp, ServerProcess, ServerUsage
 from gateway.demo.backlog import backlog
 from gateway.settings import ConnectorInstance, WorkerSettings
 
@@ -62,6 +62,7 @@ class GatewayRun:
     span_seconds: float
     by_status: dict[str, int]
     timed_out: bool
+    server: ServerUsage | None
 
     @property
     def rate(self) -> float:
@@ -90,6 +91,13 @@ class EndToEndComparison:
             f" p95 time to decision x{ratio(g95, p95):.2f}",
             f"  casegate intake during the run: {g.intake_rate:.0f} req/s ({g.accepted} accepted)",
         ]
+        if g.server is not None and g.decided_after:
+            lines.append(
+                f"  casegate process: {milliseconds(g.server.cpu_seconds / len(g.decided_after))}"
+                f" CPU per case, busy {g.server.cpu_seconds / g.span_seconds:.0%} of a core,"
+                f" {g.server.gc_seconds / g.span_seconds:.0%} in garbage collection"
+                f" ({g.server.full_collections} full collections)"
+            )
         if g.refused:
             lines.append(f"  WARNING casegate answered other than 202: {g.refused}")
         if g.timed_out or len(g.decided_after) < self.cases:
@@ -133,9 +141,11 @@ async def _all_cases(client: httpx.AsyncClient) -> list[dict[str, Any]]:
 
 
 async def _through_gateway(
-    port: int, token: str, bodies: list[bytes], plan: EndToEndPlan
+    gateway: ServerProcess, token: str, bodies: list[bytes], plan: EndToEndPlan
 ) -> GatewayRun:
+    port = gateway.port
     requests = intake_requests(port, token, bodies, f"e2e-{secrets.token_hex(6)}")
+    usage_before = gateway.usage()
     started = datetime.now(UTC)
     deadline = time.monotonic() + plan.time_limit
     intake = await run_round(
@@ -152,6 +162,7 @@ async def _through_gateway(
                 timed_out = False
                 break
             await asyncio.sleep(POLL_SECONDS)
+        usage_after = gateway.usage()
         cases = [
             c
             for c in await _all_cases(client)
@@ -167,6 +178,7 @@ async def _through_gateway(
         span_seconds=(last - started).total_seconds(),
         by_status=dict(Counter(c["status"] for c in cases)),
         timed_out=timed_out,
+        server=None if usage_before is None or usage_after is None else usage_after - usage_before,
     )
 
 
@@ -191,11 +203,11 @@ async def compare_end_to_end(plan: EndToEndPlan) -> EndToEndComparison:
         token = access_token(settings)
         profile = None
         with ServerProcess(ServedApp("gateway", settings)) as gateway:
-            run = await _through_gateway(gateway.port, token, bodies, plan)
+            run = await _through_gateway(gateway, token, bodies, plan)
             if plan.profile_dir is not None and plan.py_spy is not None:
                 profile = plan.profile_dir / "end-to-end.txt"
                 with gateway.collector_off(), PySpySampler(plan.py_spy, gateway.pid, profile):
-                    await _through_gateway(gateway.port, token, bodies[:PROFILED_CASES], plan)
+                    await _through_gateway(gateway, token, bodies[:PROFILED_CASES], plan)
         # The gateway is stopped before the peer runs, so it cannot take the peer's CPU.
         peer = await submit_directly(
             payer.base_url,

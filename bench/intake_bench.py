@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bench.figures import MeasuredRound, Throughput, microseconds, milliseconds, ratio, verdict
@@ -22,6 +22,7 @@ from gateway.settings import Settings
 ACCEPTED = 202
 TARGET_RATIO = 0.5
 TARGET_P99_SECONDS = 0.030
+PROFILED_REQUESTS = 6000
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,7 @@ async def compare_intake(
     if plan.profile_dir is not None and plan.py_spy is not None:
         profile = plan.profile_dir / f"intake-{label}.txt"
         with gateway.collector_off(), PySpySampler(plan.py_spy, gateway.pid, profile):
-            await _round(gateway, token, body, plan)
+            await _round(gateway, token, body, replace(plan, requests_per_round=PROFILED_REQUESTS))
     return IntakeComparison(
         bare=Throughput.of(bare_rounds),
         gateway=Throughput.of(gateway_rounds),

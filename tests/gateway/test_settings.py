@@ -59,3 +59,9 @@ def test_exact_payer_route_wins_over_fallback(tmp_path: Path) -> None:
     assert settings.route_for("ACME", CaseType.prior_authorization) == "b"
     assert settings.route_for("OTHER", CaseType.prior_authorization) == "a"
     assert settings.route_for("ACME", CaseType.eligibility_check) is None
+
+
+def test_the_shipped_example_settings_are_valid() -> None:
+    path = Path(__file__).parents[2] / "examples" / "casegate.yaml"
+    settings = load_settings(path, environ={})
+    assert settings.route_for("ANY", CaseType.prior_authorization) == "payer_sandbox"

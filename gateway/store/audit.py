@@ -17,6 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gateway.store.bulk import insert_rows
 from gateway.store.clock import utcnow
 from gateway.store.records import AuditRow, NewAuditEntry
 from gateway.store.schema import GENESIS_HASH, audit_head, audit_log
@@ -92,7 +93,7 @@ async def append_audit(conn: AsyncConnection, entries: Sequence[NewAuditEntry]) 
         }
         prev_hash = fields["hash"] = entry_hash(fields)
         rows.append(fields)
-    await conn.execute(sa.insert(audit_log), rows)
+    await insert_rows(conn, audit_log, rows)
     await conn.execute(
         sa.update(audit_head)
         .where(audit_head.c.id == _HEAD_ID)

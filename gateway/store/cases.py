@@ -12,6 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gateway.store.bulk import insert_rows
 from gateway.store.cipher import MessageCipher
 from gateway.store.clock import utcnow
 from gateway.store.records import CaseRow, EventRow, MessageRow, NewCase, NewEvent, NewMessage
@@ -28,8 +29,9 @@ async def add_cases(conn: AsyncConnection, new_cases: Sequence[NewCase]) -> None
     """Insert cases at version 1, in one multi-row statement."""
     if not new_cases:
         return
-    await conn.execute(
-        sa.insert(cases),
+    await insert_rows(
+        conn,
+        cases,
         [
             {
                 "id": c.id,
@@ -172,7 +174,7 @@ async def append_events(conn: AsyncConnection, events: Sequence[NewEvent]) -> No
                 "occurred_at": event.occurred_at,
             }
         )
-    await conn.execute(sa.insert(case_events), rows)
+    await insert_rows(conn, case_events, rows)
 
 
 async def append_event(conn: AsyncConnection, event: NewEvent) -> None:
@@ -185,8 +187,9 @@ async def add_messages(
     """Store raw messages encrypted, with the digest of the plaintext for de-duplication."""
     if not new_messages:
         return
-    await conn.execute(
-        sa.insert(messages),
+    await insert_rows(
+        conn,
+        messages,
         [
             {
                 "id": m.id,

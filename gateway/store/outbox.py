@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gateway.store.bulk import insert_rows
 from gateway.store.clock import utcnow
 from gateway.store.engine import Store
 from gateway.store.records import JobRow, NewJob
@@ -61,7 +62,7 @@ async def enqueue(conn: AsyncConnection, job: NewJob) -> int:
 async def enqueue_many(conn: AsyncConnection, jobs: Sequence[NewJob]) -> None:
     """Insert jobs in one multi-row statement (ids are not needed by intake)."""
     if jobs:
-        await conn.execute(sa.insert(outbox_jobs), [_job_values(job) for job in jobs])
+        await insert_rows(conn, outbox_jobs, [_job_values(job) for job in jobs])
 
 
 async def claim_jobs(store: Store, owner: str, limit: int, lease_seconds: float) -> list[JobRow]:

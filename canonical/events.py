@@ -20,9 +20,16 @@ class DomainEvent(CanonicalModel):
     data: dict[str, Any] = Field(default_factory=dict)
 
 
-def case_created(case_id: str, status: CaseStatus, at: datetime) -> DomainEvent:
+def case_created(
+    case_id: str, status: CaseStatus, at: datetime, data: dict[str, Any] | None = None
+) -> DomainEvent:
     return DomainEvent(
-        type="case.created", case_id=case_id, from_status=None, to_status=status, occurred_at=at
+        type="case.created",
+        case_id=case_id,
+        from_status=None,
+        to_status=status,
+        occurred_at=at,
+        data=data or {},
     )
 
 

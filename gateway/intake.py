@@ -123,9 +123,8 @@ def accepted_case(
     case_id = new_id()
     payer = payer_of(payload)
     urgency = getattr(payload, "urgency", None)
-    created = case_created(case_id, CaseStatus.draft, now)
     event = event_record(
-        created.model_copy(update={"data": {"trace_id": trace_id} if trace_id else {}})
+        case_created(case_id, CaseStatus.draft, now, {"trace_id": trace_id} if trace_id else None)
     )
     claim = None
     if idempotency_key is not None:

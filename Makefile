@@ -19,6 +19,7 @@ test: install
 	$(RUN) ruff check $(PACKAGES) tests bench
 	$(RUN) ruff format --check $(PACKAGES) tests bench
 	$(RUN) mypy
+	$(RUN) casegate policy test
 	$(RUN) pytest
 
 bench: install

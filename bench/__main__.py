@@ -1,5 +1,6 @@
 """`python -m bench`: durable intake on SQLite and on PostgreSQL against a bare Litestar
-endpoint, then a backlog end to end against the same cases sent straight to the payer.
+endpoint, a backlog end to end against the same cases sent straight to the payer, and policy
+decisions against a plain loop over the same table.
 
 Every section bounds its requests and its time; servers are child processes on 127.0.0.1 and
 are stopped on the way out, whatever happens.
@@ -14,31 +15,34 @@ import platform
 import sys
 import time
 from collections.abc import Sequence
-from contextlib import AsyncExitStack
 from importlib.metadata import version
 from pathlib import Path
 
 from bench.end_to_end import EndToEndPlan, compare_end_to_end
 from bench.gateway_setup import BENCH_ROOT, fresh_home, gateway_settings
 from bench.intake_bench import IntakePlan, compare_intake
-from bench.postgres import DEFAULT_URL, fresh_schema, unreachable_reason
+from bench.postgres import DEFAULT_URL, fresh_schema, is_loopback, unreachable_reason
 from bench.profiling import breakdown, find_py_spy
 from bench.server_process import ServedApp, ServerProcess, loop_name
 
-SECTIONS = ("sqlite", "postgres", "end-to-end")
+SECTIONS = ("sqlite", "postgres", "end-to-end", "policy")
 
 
 def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5, help="measured rounds per intake figure")
-    parser.add_argument("--requests", type=int, default=3000, help="requests per intake round")
+    parser.add_argument("--requests", type=int, default=2000, help="requests per intake round")
     parser.add_argument("--round-seconds", type=float, default=15.0, help="time limit per round")
     parser.add_argument("--connections", type=int, default=50, help="concurrent clients")
     parser.add_argument("--cases", type=int, default=5000, help="cases end to end")
     parser.add_argument(
-        "--decision-seconds", type=float, default=180.0, help="time limit for the end-to-end run"
+        "--decision-seconds", type=float, default=150.0, help="time limit for each end-to-end pass"
     )
-    parser.add_argument("--postgres-url", default=os.environ.get("BENCH_POSTGRES_URL", DEFAULT_URL))
+    parser.add_argument(
+        "--postgres-url",
+        default=os.environ.get("BENCH_POSTGRES_URL", DEFAULT_URL),
+        help="a server on 127.0.0.1; a fresh schema is made in it and dropped after",
+    )
     parser.add_argument("--only", choices=SECTIONS, action="append", help="run only these")
     parser.add_argument(
         "--profile",
@@ -48,6 +52,8 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         "stacks in DIR and print where the CPU went",
     )
     args = parser.parse_args(argv)
+    if not is_loopback(args.postgres_url):
+        parser.error("--postgres-url must point at 127.0.0.1: the benchmarks stay on this machine")
     args.py_spy = None
     if args.profile is not None:
         args.py_spy = find_py_spy()
@@ -56,6 +62,9 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     for name in ("rounds", "requests", "connections", "cases"):
         if getattr(args, name) < 1:
             parser.error(f"--{name} must be at least 1")
+    for name in ("round_seconds", "decision_seconds"):
+        if getattr(args, name) <= 0:
+            parser.error(f"--{name.replace('_', '-')} must be positive")
     return args
 
 
@@ -118,8 +127,7 @@ async def _intake_sections(args: argparse.Namespace, wanted: set[str]) -> None:
                     " no PostgreSQL figure in this run !!!!!"
                 )
                 return
-            async with AsyncExitStack() as stack:
-                url = await stack.enter_async_context(fresh_schema(args.postgres_url))
+            async with fresh_schema(args.postgres_url) as url:
                 settings = gateway_settings(fresh_home("intake-postgres"), database_url=url)
                 with ServerProcess(ServedApp("gateway", settings)) as gateway:
                     result = await compare_intake(bare, gateway, settings, plan, "postgres")
@@ -151,6 +159,15 @@ async def _end_to_end_section(args: argparse.Namespace) -> None:
     _profile_lines(result.profile)
 
 
+def _policy_section() -> None:
+    from bench import policy_bench  # noqa: PLC0415 - builds a 5,000-row pack only when asked
+
+    _say()
+    _say("[4] Policy decisions against a 5,000-row payer table, and its hot reload")
+    for name, ratio, note in policy_bench.run():
+        _say(f"  {name}: x{ratio:.2f}  ({note})")
+
+
 async def _run(args: argparse.Namespace) -> None:
     wanted = set(args.only or SECTIONS)
     if args.profile is not None:
@@ -160,6 +177,8 @@ async def _run(args: argparse.Namespace) -> None:
         await _intake_sections(args, wanted)
     if "end-to-end" in wanted:
         await _end_to_end_section(args)
+    if "policy" in wanted:
+        _policy_section()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

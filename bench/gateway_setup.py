@@ -2,7 +2,8 @@
 
 The per-client rate limit is raised far above anything the load generator can send: its
 default (2000/s) exists to stop a runaway caller, and here it would cap the very figure being
-measured. Everything else is the default, durable configuration.
+measured; and tokens live an hour, so a long run never sees one expire. Everything else is the
+default, durable configuration.
 """
 
 from __future__ import annotations

@@ -80,7 +80,8 @@ class IntakeComparison:
                 lines.append(f"  WARNING {name} answered other than 202: {dict(unexpected)}")
         if self.profile is not None:
             lines.append(
-                f"  profile of one extra casegate round (not in the figures): {self.profile}"
+                f"  py-spy over one extra casegate round of {PROFILED_REQUESTS} requests"
+                " (not in the figures):"
             )
         return lines
 

@@ -30,16 +30,23 @@ TIMEOUT_SECONDS = 30.0
 
 @dataclass
 class PeerResult:
-    """Seconds from the start until each case's decision, and what each case ended as."""
+    """Seconds from the start until each case's decision, what each case ended as, and the
+    CPU this process spent doing it."""
 
     decided_after: list[float] = field(default_factory=list)
     outcomes: Counter[str] = field(default_factory=Counter)
     pended: int = 0
     timed_out: bool = False
+    client_cpu: float = 0.0
 
     @property
     def decided(self) -> int:
         return len(self.decided_after)
+
+    @property
+    def rate(self) -> float:
+        span = max(self.decided_after, default=0.0)
+        return self.decided / span if span > 0 else 0.0
 
 
 def submissions(cases: Sequence[Mapping[str, Any]]) -> list[tuple[str, bytes]]:
@@ -81,6 +88,7 @@ async def submit_directly(
         headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
         slots = asyncio.Semaphore(concurrency)
         started = time.perf_counter()
+        cpu_before = time.process_time()
 
         async def one(request_id: str, body: bytes) -> None:
             async with slots:
@@ -106,14 +114,15 @@ async def submit_directly(
 
         try:
             async with asyncio.timeout(time_limit):
-                failures = await asyncio.gather(
+                settled = await asyncio.gather(
                     *(one(request_id, body) for request_id, body in bodies),
                     return_exceptions=True,
                 )
         except TimeoutError:
             result.timed_out = True
-            failures = []
-        for failure in failures:
-            if isinstance(failure, BaseException):
-                result.outcomes[f"error {type(failure).__name__}"] += 1
+            settled = []
+        result.client_cpu = time.process_time() - cpu_before
+        for outcome in settled:
+            if isinstance(outcome, BaseException):
+                result.outcomes[f"error {type(outcome).__name__}"] += 1
     return result

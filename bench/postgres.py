@@ -10,23 +10,40 @@ import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import asyncpg
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import create_async_engine
 
 DEFAULT_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 CONNECT_TIMEOUT_SECONDS = 3.0
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
-def _driver_dsn(url: str) -> str:
-    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
+def is_loopback(url: str) -> bool:
+    try:
+        host = make_url(url).host
+    except ArgumentError:
+        return False
+    return host in LOOPBACK_HOSTS
+
+
+async def _execute(url: str, statement: str) -> None:
+    engine = create_async_engine(url, connect_args={"timeout": CONNECT_TIMEOUT_SECONDS})
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(sa.text(statement))
+    finally:
+        await engine.dispose()
 
 
 async def unreachable_reason(url: str) -> str | None:
     """None when the server answers; otherwise why not, in words safe to print."""
     try:
-        connection = await asyncpg.connect(_driver_dsn(url), timeout=CONNECT_TIMEOUT_SECONDS)
-    except (OSError, TimeoutError, asyncpg.PostgresError) as exc:
-        return type(exc).__name__
-    await connection.close()
+        await _execute(url, "SELECT 1")
+    except (OSError, TimeoutError, SQLAlchemyError) as exc:
+        cause = exc.__cause__ or exc
+        return type(cause).__name__
     return None
 
 
@@ -38,8 +55,4 @@ async def fresh_schema(url: str) -> AsyncIterator[str]:
     try:
         yield f"{url}{separator}schema={schema}"
     finally:
-        connection = await asyncpg.connect(_driver_dsn(url), timeout=CONNECT_TIMEOUT_SECONDS)
-        try:
-            await connection.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-        finally:
-            await connection.close()
+        await _execute(url, f"DROP SCHEMA IF EXISTS {schema} CASCADE")

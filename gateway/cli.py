@@ -1,15 +1,19 @@
 """The `casegate` command: serve, work, demo, migrate, inspect connectors and dead letters,
-print a development token, convert messages."""
+verify, anchor and export the audit trail, print a development token, convert messages."""
 
 from __future__ import annotations
 
 import asyncio
 import signal
 import sys
+from collections.abc import Coroutine
+from datetime import datetime
 from pathlib import Path
+from typing import IO, Any, TypeVar
 
 import click
 
+from gateway.policy_cli import policy
 from gateway.settings import Settings, SettingsError, load_settings
 
 
@@ -70,11 +74,17 @@ def worker() -> None:
 @main.command()
 @click.option("--cases", "count", type=int, default=500, show_default=True)
 @click.option("--concurrency", type=int, default=32, show_default=True)
-def demo(count: int, concurrency: int) -> None:
+@click.option(
+    "--trace-out",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    default=None,
+    help="Write every span of the run to this file as OTLP/JSON, for a trace viewer.",
+)
+def demo(count: int, concurrency: int, trace_out: Path | None) -> None:
     """Run the gateway, workers and sandboxes on loopback and push a synthetic backlog through."""
     from gateway.demo.run import run_demo  # noqa: PLC0415
 
-    lost = asyncio.run(run_demo(_settings(), count, concurrency))
+    lost = asyncio.run(run_demo(_settings(), count, concurrency, trace_out))
     sys.exit(1 if lost else 0)
 
 
@@ -139,6 +149,114 @@ def dlq_replay(job_id: int | None, replay_all: bool) -> None:
     click.echo(f"replayed {count} job(s)")
 
 
+_T = TypeVar("_T")
+
+
+@main.group()
+def audit() -> None:
+    """The tamper-evident audit trail: verify it, anchor it outside the database, export it."""
+
+
+def _on_the_trail(work: Coroutine[Any, Any, _T]) -> _T:
+    """Run an audit command; a bad anchor file is a bad parameter, a store failure one line."""
+    from sqlalchemy.exc import SQLAlchemyError  # noqa: PLC0415
+
+    from gateway.audit.anchor import AnchorFileError  # noqa: PLC0415
+
+    try:
+        return asyncio.run(work)
+    except AnchorFileError as exc:
+        raise click.BadParameter(str(exc)) from None
+    except SQLAlchemyError as exc:
+        raise click.ClickException(
+            f"the audit trail could not be read ({type(exc).__name__}); "
+            "a new database needs `casegate db upgrade` first"
+        ) from None
+    except OSError as exc:
+        raise click.ClickException(f"the store: {exc.strerror or exc}") from None
+
+
+@audit.command("verify")
+@click.option(
+    "--anchor",
+    "anchor_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="An anchor written by `casegate audit anchor`: also finds a rewritten or cut tail.",
+)
+def audit_verify(anchor_file: Path | None) -> None:
+    """Check the hash chain; exit 1 naming the first entry changed, removed or reordered."""
+    from gateway.audit.admin import verify_audit_trail  # noqa: PLC0415
+
+    verdict = _on_the_trail(verify_audit_trail(_settings(), anchor_file))
+    if verdict.ok:
+        anchored = " and matches the anchor" if anchor_file is not None else ""
+        click.echo(f"audit trail intact: {verdict.entries} entries{anchored}")
+        return
+    where = f" at entry {verdict.first_bad_id}" if verdict.first_bad_id is not None else ""
+    click.echo(f"audit trail BROKEN{where}: {verdict.reason}", err=True)
+    click.echo(f"{verdict.entries} entries verified intact before it", err=True)
+    sys.exit(1)
+
+
+def _instant(_: click.Context, __: click.Parameter, value: str) -> datetime:
+    from gateway.audit.export import parse_instant  # noqa: PLC0415
+
+    try:
+        return parse_instant(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+@audit.command("export")
+@click.option(
+    "--since",
+    required=True,
+    callback=_instant,
+    help="ISO 8601 date or date and time (UTC unless an offset is given).",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="File to write, replaced only once the export is complete (default: standard output).",
+)
+def audit_export(since: datetime, out: Path | None) -> None:
+    """Write the entries recorded since a moment as FHIR R4B AuditEvent JSON lines."""
+    from gateway.audit.admin import export_audit_trail  # noqa: PLC0415
+
+    settings = _settings()
+
+    def export_to(stream: IO[str]) -> int:
+        def write_line(line: str) -> None:
+            stream.write(line + "\n")
+
+        return _on_the_trail(export_audit_trail(settings, since, write_line))
+
+    if out is None:
+        count = export_to(sys.stdout)
+    else:
+        try:
+            target = click.open_file(str(out), "w", encoding="utf-8", atomic=True)
+        except OSError as exc:
+            raise click.BadParameter(f"{out}: {exc.strerror}", param_hint="--out") from None
+        with target as stream:
+            count = export_to(stream)
+    click.echo(f"exported {count} audit event(s)", err=True)
+
+
+@audit.command("anchor")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def audit_anchor(file: Path) -> None:
+    """Verify the trail, then write its head (last id and hash) to FILE, outside the database."""
+    from gateway.audit.admin import TrailBrokenError, anchor_audit_trail  # noqa: PLC0415
+
+    try:
+        anchor = _on_the_trail(anchor_audit_trail(_settings(), file))
+    except TrailBrokenError as exc:
+        click.echo(f"not anchored: the audit trail is broken: {exc.verdict.reason}", err=True)
+        sys.exit(1)
+    click.echo(f"anchored entry {anchor.last_id} (hash {anchor.hash[:16]}...) in {file}")
+
+
 @main.command()
 @click.option("--scope", default="cases:read cases:write", show_default=True)
 def token(scope: str) -> None:
@@ -171,6 +289,9 @@ def convert(file: str, source: str, target: str) -> None:
         for error in exc.errors:
             click.echo(f"  {error.location}: {error.message}", err=True)
         sys.exit(1)
+
+
+main.add_command(policy)
 
 
 if __name__ == "__main__":

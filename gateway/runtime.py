@@ -1,5 +1,5 @@
-"""The composition root: builds the store, the group committer, connectors and auth once, from
-settings, and hands them to the HTTP app, the workers and the CLI alike."""
+"""The composition root: builds the store, the group committers (intake and audit), connectors
+and auth once, from settings, and hands them to the HTTP app, the workers and the CLI alike."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 
 from litestar import Request
 
+from gateway.audit.writer import AuditWriter
 from gateway.dispatch.connector_pool import ConnectorPool
 from gateway.phi import IdentifierHasher
 from gateway.settings import Settings
@@ -25,9 +26,11 @@ class Runtime:
     committer: GroupCommitter
     hasher: IdentifierHasher
     connectors: ConnectorPool
+    audit: AuditWriter
 
     async def close(self) -> None:
         await self.committer.stop()
+        await self.audit.stop()
         await self.connectors.aclose()
         await self.store.close()
 
@@ -40,12 +43,15 @@ async def open_runtime(settings: Settings) -> Runtime:
     store = await open_store(url, data_key)
     committer = GroupCommitter(store)
     await committer.start()
+    audit = AuditWriter(store)
+    await audit.start()
     return Runtime(
         settings=settings,
         store=store,
         committer=committer,
         hasher=IdentifierHasher(data_key),
         connectors=ConnectorPool(settings),
+        audit=audit,
     )
 
 

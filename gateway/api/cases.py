@@ -1,16 +1,23 @@
 """Reading and changing cases. Every lookup is scoped to the caller's tenant: another tenant's
-case answers 404 exactly as a missing one does (OWASP API1)."""
+case answers 404 exactly as a missing one does (OWASP API1).
+
+Every read of a case is an audit entry, committed before the answer leaves (no PHI is disclosed
+unaudited); so is every 404, with the requested id as a keyed hash: a probe for other tenants'
+cases shows up in the trail, and an id typed by the caller (which could be a member id) does not.
+"""
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from litestar import Request, get, post
 from litestar.params import JSONBody, PathParameter, QueryParameter
 
-from canonical.cases import CaseType, DenialAppealRequest, PriorAuthorizationRequest
+from canonical.cases import PAYLOAD_MODELS, CaseType, DenialAppealRequest, PriorAuthorizationRequest
 from canonical.clinical import Attachment
 from canonical.events import note_event, transition_event
 from canonical.status import CaseStatus, IllegalTransition
@@ -23,6 +30,15 @@ from gateway.api.views import (
     CaseView,
     EventView,
 )
+from gateway.audit.entries import (
+    CASE_HISTORY_READ,
+    CASE_NOT_FOUND,
+    CASE_READ,
+    CASE_SEARCH,
+    REFUSED,
+    SUCCESS,
+)
+from gateway.audit.writer import AuditStoppedError
 from gateway.auth.guards import require_scopes
 from gateway.intake import Caller, event_record
 from gateway.problems import Problem
@@ -36,38 +52,78 @@ _ATTACHABLE = {CaseType.prior_authorization.value, CaseType.denial_appeal.value}
 _MAX_ATTACHMENT_REQUEST = 30 * 1024 * 1024
 
 
-def _not_found() -> Problem:
-    return Problem(404, "Not Found", "no such case", "not-found")
+class _CaseMissing(Exception):
+    """No such case for this tenant: raised inside a transaction, answered outside it."""
 
 
-def _changed(caller: Caller, row: CaseRow, detail: dict[str, Any]) -> NewAuditEntry:
-    trace_id = current_trace_id()
+async def _record(runtime: Runtime, entry: NewAuditEntry) -> None:
+    """Wait until the entry is durable. Call it outside any write transaction: on SQLite the
+    audit writer needs the write lock that transaction holds."""
+    try:
+        await runtime.audit.record(entry)
+    except AuditStoppedError:
+        raise Problem(
+            503,
+            "Audit unavailable",
+            "the gateway is stopping and cannot audit this request; retry",
+            "audit-unavailable",
+            headers={"Retry-After": "1"},
+        ) from None
+
+
+@asynccontextmanager
+async def _audited_lookup(
+    runtime: Runtime, caller: Caller, case_id: str, action: str
+) -> AsyncIterator[None]:
+    """Turn `_CaseMissing` into an audited 404 once the transactions inside have ended."""
+    try:
+        yield
+    except _CaseMissing:
+        detail = {"event": CASE_NOT_FOUND, "requested_case": runtime.hasher.hash("case", case_id)}
+        await _record(
+            runtime, caller.audit(action, REFUSED, trace_id=current_trace_id(), detail=detail)
+        )
+        raise Problem(404, "Not Found", "no such case", "not-found") from None
+
+
+def _read(runtime: Runtime, caller: Caller, row: CaseRow, event: str) -> NewAuditEntry:
+    model = PAYLOAD_MODELS[CaseType(row.type)]
     return caller.audit(
-        "U", "0", case_id=row.id, payer_id=row.payer_id, trace_id=trace_id, detail=detail
+        "R",
+        SUCCESS,
+        case_id=row.id,
+        patient_hash=runtime.hasher.patient_ref(model.model_validate(row.payload)),
+        payer_id=row.payer_id,
+        trace_id=current_trace_id(),
+        detail={"event": event},
     )
 
 
-async def _load(runtime: Runtime, case_id: str, tenant: str) -> CaseRow:
-    async with runtime.store.connect() as conn:
-        row = await cases.get_case(conn, case_id, tenant)
-    if row is None:
-        raise _not_found()
+async def _load(runtime: Runtime, caller: Caller, case_id: str) -> CaseRow:
+    async with _audited_lookup(runtime, caller, case_id, "R"), runtime.store.connect() as conn:
+        row = await cases.get_case(conn, case_id, caller.tenant)
+        if row is None:
+            raise _CaseMissing
     return row
 
 
 @get("/v1/cases/{case_id:str}", guards=[require_scopes("cases:read")], tags=["cases"])
 async def read_case(request: Request[Any, Any, Any], case_id: CaseId) -> CaseView:
     runtime = runtime_of(request)
-    row = await _load(runtime, case_id, caller_of(request).tenant)
+    caller = caller_of(request)
+    row = await _load(runtime, caller, case_id)
+    await _record(runtime, _read(runtime, caller, row, CASE_READ))
     return CaseView.of(row)
 
 
 @get("/v1/cases/{case_id:str}/events", guards=[require_scopes("cases:read")], tags=["cases"])
 async def read_events(request: Request[Any, Any, Any], case_id: CaseId) -> list[EventView]:
     runtime = runtime_of(request)
-    await _load(runtime, case_id, caller_of(request).tenant)
+    caller = caller_of(request)
+    row = await _load(runtime, caller, case_id)
     async with runtime.store.connect() as conn:
         rows = await cases.list_events(conn, case_id)
+    await _record(runtime, _read(runtime, caller, row, CASE_HISTORY_READ))
     return [EventView.of(r) for r in rows]
 
 
@@ -88,10 +144,11 @@ async def list_cases(
     limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
 ) -> CasePage:
     runtime = runtime_of(request)
+    caller = caller_of(request)
     async with runtime.store.connect() as conn:
         rows = await cases.list_cases(
             conn,
-            caller_of(request).tenant,
+            caller.tenant,
             type=type.value if type else None,
             status=status.value if status else None,
             payer_id=payer,
@@ -101,6 +158,16 @@ async def list_cases(
     more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = rows[-1].id if more else None
+    # The payer filter is free text from the caller: it is kept only once it named a real payer.
+    filters = {"type": type.value if type else None, "status": status.value if status else None}
+    search = caller.audit(
+        "R",
+        SUCCESS,
+        payer_id=payer if rows and payer is not None else None,
+        trace_id=current_trace_id(),
+        detail={"event": CASE_SEARCH, "count": len(rows), "filters": filters},
+    )
+    await _record(runtime, search)
     return CasePage(items=[CaseSummary.of(r) for r in rows], next_cursor=next_cursor)
 
 
@@ -116,10 +183,13 @@ async def cancel_case(
     runtime = runtime_of(request)
     caller = caller_of(request)
     now = datetime.now(UTC)
-    async with runtime.store.begin() as conn:
+    async with (
+        _audited_lookup(runtime, caller, case_id, "U"),
+        runtime.store.begin() as conn,
+    ):
         row = await cases.get_case(conn, case_id, caller.tenant)
         if row is None:
-            raise _not_found()
+            raise _CaseMissing
         try:
             event = transition_event(
                 row.id,
@@ -178,10 +248,13 @@ async def add_attachment(
         sha256=hashlib.sha256(content).hexdigest(),
         message_id=message.id,
     )
-    async with runtime.store.begin() as conn:
+    async with (
+        _audited_lookup(runtime, caller, case_id, "U"),
+        runtime.store.begin() as conn,
+    ):
         row = await cases.get_case(conn, case_id, caller.tenant)
         if row is None:
-            raise _not_found()
+            raise _CaseMissing
         if row.type not in _ATTACHABLE:
             raise Problem(
                 409, "No attachments", "this case type carries no attachments", "no-attachments"

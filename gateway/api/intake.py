@@ -19,9 +19,18 @@ from canonical.cases import PAYLOAD_MODELS, CaseType
 from gateway.api.views import Accepted
 from gateway.auth.guards import principal_of, require_scopes
 from gateway.intake import Caller, accepted_case, rejected_input
+from gateway.metrics import GatewayMetrics
 from gateway.problems import PROBLEM_JSON, Problem
 from gateway.runtime import runtime_of
-from gateway.telemetry import current_carrier, current_trace_id, tracer
+from gateway.telemetry import (
+    CASE_ID,
+    CASE_TYPE,
+    OUTCOME,
+    PAYER_ID,
+    current_carrier,
+    current_trace_id,
+    traced,
+)
 
 INTAKE_PATHS: dict[CaseType, str] = {
     CaseType.prior_authorization: "/v1/prior-authorizations",
@@ -60,13 +69,17 @@ def _intake_handler(case_type: CaseType, path: str) -> HTTPRouteHandler:
         request: Request[Any, Any, Any], idempotency_key: IdempotencyKey
     ) -> Response[bytes]:
         runtime = runtime_of(request)
+        metrics: GatewayMetrics = request.app.state["metrics"]
         caller = caller_of(request)
         raw = await request.body()
-        with tracer.start_as_current_span("case.intake") as span:
-            span.set_attribute("casegate.case_type", case_type.value)
+        # A Problem is the caller's error, not a failure of the span.
+        with traced("case.intake", expected=(Problem,)) as span:
+            span.set_attribute(CASE_TYPE, case_type.value)
             try:
                 payload = model.model_validate_json(raw, strict=True)
             except ValidationError as exc:
+                span.set_attribute(OUTCOME, "rejected")
+                metrics.intake(case_type.value, "rejected")
                 problem = Problem.from_validation(exc)
                 await runtime.committer.submit(
                     rejected_input(
@@ -90,7 +103,12 @@ def _intake_handler(case_type: CaseType, path: str) -> HTTPRouteHandler:
                 trace_id=current_trace_id(),
             )
             outcome = await runtime.committer.submit(record)
-            span.set_attribute("casegate.intake_outcome", outcome.kind)
+            span.set_attribute(OUTCOME, outcome.kind)
+            if record.case is not None:
+                span.set_attribute(PAYER_ID, record.case.payer_id)
+                if outcome.kind == "accepted":
+                    span.set_attribute(CASE_ID, record.case.id)
+        metrics.intake(case_type.value, outcome.kind)
         if outcome.kind == "mismatch":
             raise Problem(
                 422,

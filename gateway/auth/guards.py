@@ -1,15 +1,27 @@
-"""Route-level authorization on top of the authenticated ``Principal``."""
+"""Route-level authorization on top of the authenticated ``Principal``.
+
+A refusal here is an audit entry too (once the app runs with a runtime): the 403 names the
+client and token id; the 401 for a route reached without a principal goes the middleware's way.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+import structlog
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 from litestar.types import Guard
 
+from gateway.audit.entries import access_denied
+from gateway.audit.writer import audit_writer_in
+from gateway.auth.middleware import refused
 from gateway.auth.principal import Principal
 from gateway.auth.problems import insufficient_scope, missing_token
+from gateway.auth.verifier import token_fingerprint
+from gateway.telemetry import current_trace_id
+
+_log = structlog.get_logger("casegate.auth")
 
 
 def principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
@@ -20,6 +32,34 @@ def principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
     return user
 
 
+def _bearer_fingerprint(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
+    scheme, _, credentials = connection.headers.get("authorization", "").partition(" ")
+    token = credentials.strip()
+    return token_fingerprint(token) if scheme.lower() == "bearer" and token else None
+
+
+async def _audit_denied(
+    connection: ASGIConnection[Any, Any, Any, Any], principal: Principal, required: frozenset[str]
+) -> None:
+    writer = audit_writer_in(connection.app.state)
+    if writer is None:
+        return
+    entry = access_denied(
+        client_id=principal.client_id,
+        token_jti=principal.jti,
+        token_sha256=_bearer_fingerprint(connection),
+        source_address=connection.client.host if connection.client else None,
+        required_scopes=required,
+        method=str(connection.scope.get("method", "")),
+        route=connection.scope.get("path_template", ""),
+        trace_id=current_trace_id(),
+    )
+    try:
+        await writer.record(entry)
+    except Exception as exc:  # the refusal stands whether or not its entry could be written
+        _log.error("audit_write_failed", audit_event="authz.denied", error=type(exc).__name__)
+
+
 def require_scopes(*scopes: str) -> Guard:
     """A guard refusing (403 ``insufficient_scope``) callers whose token lacks any of ``scopes``."""
     if not scopes:
@@ -27,7 +67,11 @@ def require_scopes(*scopes: str) -> Guard:
     required = frozenset(scopes)
 
     async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-        if not principal_of(connection).has_scopes(*required):
+        user = connection.scope.get("user")
+        if not isinstance(user, Principal):
+            raise await refused(connection, missing_token(), "no bearer token")
+        if not user.has_scopes(*required):
+            await _audit_denied(connection, user, required)
             raise insufficient_scope(required)
 
     return guard

@@ -2,7 +2,9 @@
 
 Exclusions are anchored regular expressions: Litestar searches the pattern anywhere in the path,
 so an unanchored ``/health`` would also open ``/v1/cases/health``. A rejected token is logged
-only by its hash prefix, enough to correlate with the caller's report and useless to replay.
+and audited only by its hash prefix, enough to correlate with the caller's report and useless
+to replay. Every 401 is an audit entry once the app runs with a runtime; the refusal stands
+even if that entry cannot be written.
 """
 
 from __future__ import annotations
@@ -19,9 +21,13 @@ from litestar.middleware import (
 )
 from litestar.types import ASGIApp, Method, Scopes
 
+from gateway.audit.entries import authentication_rejected
+from gateway.audit.writer import audit_writer_in
 from gateway.auth.problems import invalid_token, missing_token, rate_limited
 from gateway.auth.ratelimit import ClientRateLimiter, retry_after_seconds
 from gateway.auth.verifier import TokenRejectedError, TokenVerifier, token_fingerprint
+from gateway.problems import Problem
+from gateway.telemetry import current_trace_id
 
 _log = structlog.get_logger("casegate.auth")
 
@@ -62,26 +68,57 @@ class BearerTokenMiddleware(AbstractAuthenticationMiddleware):
     ) -> AuthenticationResult:
         header = connection.headers.get("authorization")
         if header is None:
-            raise missing_token()
+            raise await refused(connection, missing_token(), "no bearer token")
         scheme, _, credentials = header.partition(" ")
         if scheme.lower() != "bearer":
-            raise missing_token()
+            raise await refused(connection, missing_token(), "not a bearer authorization")
         token = credentials.strip()
         if not token:
-            raise invalid_token("the bearer token is empty")
+            reason = "the bearer token is empty"
+            raise await refused(connection, invalid_token(reason), reason)
         try:
             principal = await self._verifier.verify(token)
         except TokenRejectedError as exc:
-            _log.info(
-                "bearer_token_rejected", reason=exc.reason, token_sha256=token_fingerprint(token)
-            )
-            raise invalid_token(exc.reason) from None
+            fingerprint = token_fingerprint(token)
+            _log.info("bearer_token_rejected", reason=exc.reason, token_sha256=fingerprint)
+            raise await refused(
+                connection, invalid_token(exc.reason), exc.reason, fingerprint
+            ) from None
         if self._rate_limiter is not None:
             wait = self._rate_limiter.acquire(principal.client_id)
             if wait > 0:
                 _log.info("client_rate_limited", client_id=principal.client_id)
                 raise rate_limited(retry_after_seconds(wait))
         return AuthenticationResult(user=principal, auth=None)
+
+
+async def refused(
+    connection: ASGIConnection[Any, Any, Any, Any],
+    problem: Problem,
+    reason: str,
+    token_sha256: str | None = None,
+) -> Problem:
+    """Audit a 401 and hand back the problem to raise.
+
+    ``reason`` is a fixed phrase (the verifier's or this module's); the route is the matched
+    template, not the path sent, which may carry an identifier typed by the caller.
+    """
+    writer = audit_writer_in(connection.app.state)
+    if writer is None:
+        return problem
+    entry = authentication_rejected(
+        reason=reason,
+        token_sha256=token_sha256,
+        source_address=connection.client.host if connection.client else None,
+        method=str(connection.scope.get("method", "")),
+        route=connection.scope.get("path_template", ""),
+        trace_id=current_trace_id(),
+    )
+    try:
+        await writer.record(entry)
+    except Exception as exc:  # the refusal stands whether or not its entry could be written
+        _log.error("audit_write_failed", audit_event="authn.rejected", error=type(exc).__name__)
+    return problem
 
 
 def bearer_auth_middleware(

@@ -28,7 +28,9 @@ from gateway.demo.backlog import backlog
 from gateway.runtime import Runtime
 from gateway.serving import start_server
 from gateway.settings import ConnectorInstance, Route, Settings
+from gateway.span_export import trace_file_processor
 from gateway.store import outbox
+from gateway.telemetry import configure_tracing
 
 SETTLED = {"approved", "partially_approved", "denied", "pended", "more_info_requested"}
 WAIT_SECONDS = 300.0
@@ -157,7 +159,14 @@ def _percentile(values: list[float], q: int) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
 
 
-async def run_demo(base: Settings, count: int, concurrency: int) -> int:
+async def run_demo(
+    base: Settings, count: int, concurrency: int, trace_out: Path | None = None
+) -> int:
+    """Returns the number of cases lost or unsettled; with `trace_out`, also writes every span
+    of the run there as OTLP/JSON."""
+    trace_file = trace_file_processor(trace_out) if trace_out is not None else None
+    if trace_file is not None:
+        configure_tracing(extra_processors=(trace_file,))
     home = (base.home / "demo").resolve()
     shutil.rmtree(home, ignore_errors=True)
     home.mkdir(parents=True)
@@ -199,6 +208,9 @@ async def run_demo(base: Settings, count: int, concurrency: int) -> int:
     finally:
         await server.stop()
         sandbox.stop()
+        if trace_file is not None:
+            trace_file.shutdown()
+            print(f"spans written to {trace_out} (OTLP/JSON)")
 
 
 def _report(

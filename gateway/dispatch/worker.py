@@ -17,6 +17,7 @@ import socket
 from datetime import UTC, datetime, timedelta
 
 import structlog
+from opentelemetry.trace import StatusCode
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from canonical.cases import CaseType
@@ -26,14 +27,24 @@ from canonical.status import DECIDED_STATUSES, CaseStatus
 from connectors.contract import ConnectorRequest, ConnectorResponse
 from connectors.errors import ConnectorError, PermanentError, TransientError
 from gateway.dispatch.backoff import exhausted, next_attempt_at
+from gateway.dispatch.job_telemetry import describe_job, timed_send
 from gateway.dispatch.recorder import OutcomeRecorder, SendOutcome
 from gateway.intake import FOLLOW_UP_JOB, SEND_JOB, event_record
+from gateway.metrics import GatewayMetrics, gateway_metrics
 from gateway.runtime import Runtime
 from gateway.settings import RetryPolicy
 from gateway.store import cases, outbox
 from gateway.store.ids import new_id
 from gateway.store.records import CaseRow, Direction, JobRow, NewAuditEntry, NewJob, NewMessage
-from gateway.telemetry import context_from, current_carrier, current_trace_id, tracer
+from gateway.telemetry import (
+    DECISION_OUTCOME,
+    ERROR_TYPE,
+    OUTCOME,
+    context_from,
+    current_carrier,
+    current_trace_id,
+    traced,
+)
 
 _log = structlog.get_logger("casegate.worker")
 
@@ -65,8 +76,11 @@ def _quick_retry(exc: BaseException) -> bool:
 
 
 class OutboxWorker:
-    def __init__(self, runtime: Runtime, owner: str | None = None) -> None:
+    def __init__(
+        self, runtime: Runtime, owner: str | None = None, *, metrics: GatewayMetrics | None = None
+    ) -> None:
         self._runtime = runtime
+        self._metrics = metrics or gateway_metrics()
         self._settings = runtime.settings.workers
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{new_id()[-6:]}"
         self._active: dict[int, asyncio.Task[None]] = {}
@@ -119,25 +133,42 @@ class OutboxWorker:
                 )
 
     async def _process(self, job: JobRow, row: CaseRow | None) -> None:
-        with tracer.start_as_current_span(
-            job.kind, context=context_from(job.trace_context)
-        ) as span:
-            span.set_attribute("casegate.case_id", job.case_id or "")
-            span.set_attribute("casegate.attempt", job.attempts)
-            try:
-                await self._dispatch(job, row)
-            except DeadLetter as exc:
-                await self._dead_letter(job, str(exc))
-            except SendFailed as failed:
-                if isinstance(failed.error, PermanentError):
-                    await self._dead_letter(job, failed.error.reason)
-                else:
-                    retry_after = getattr(failed.error, "retry_after", None)
-                    await self._retry(job, failed.policy, failed.error.reason, retry_after)
-            except Exception as exc:
-                _log.exception("job_failed", job_id=job.id, error_type=type(exc).__name__)
-                default = self._runtime.settings.retry_policies["default"]
-                await self._retry(job, default, type(exc).__name__, None)
+        """One attempt at one job, in a span that continues the trace of the job's origin."""
+        with (
+            traced(job.kind, parent=context_from(job.trace_context)) as span,
+            structlog.contextvars.bound_contextvars(
+                case_id=job.case_id, job_id=job.id, job_kind=job.kind
+            ),
+        ):
+            describe_job(span, job, row)
+            outcome, error_type = await self._attempt(job, row)
+            span.set_attribute(OUTCOME, outcome)
+            if error_type is not None:
+                span.set_status(StatusCode.ERROR)
+                span.set_attribute(ERROR_TYPE, error_type)
+            self._metrics.attempt(job.kind, outcome)
+
+    async def _attempt(self, job: JobRow, row: CaseRow | None) -> tuple[str, str | None]:
+        """The attempt's outcome (done, retry, dead_letter) and, if it failed, the error class."""
+        try:
+            await self._dispatch(job, row)
+        except DeadLetter as exc:
+            return await self._dead_letter(job, str(exc), type(exc).__name__), type(exc).__name__
+        except SendFailed as failed:
+            error_type = type(failed.error).__name__
+            if isinstance(failed.error, PermanentError):
+                return await self._dead_letter(job, failed.error.reason, error_type), error_type
+            retry_after = getattr(failed.error, "retry_after", None)
+            outcome = await self._retry(
+                job, failed.policy, failed.error.reason, retry_after, error_type
+            )
+            return outcome, error_type
+        except Exception as exc:
+            error_type = type(exc).__name__
+            _log.exception("job_failed", job_id=job.id, error_type=error_type)
+            default = self._runtime.settings.retry_policies["default"]
+            return await self._retry(job, default, error_type, None, error_type), error_type
+        return "done", None
 
     async def _dispatch(self, job: JobRow, row: CaseRow | None) -> None:
         if job.case_id is None:
@@ -165,7 +196,8 @@ class OutboxWorker:
                 reraise=True,
             ):
                 with attempt:
-                    return await connector.send(request)
+                    try_number = attempt.retry_state.attempt_number
+                    return await timed_send(connector, name, request, try_number, self._metrics)
         except ConnectorError as exc:
             raise SendFailed(exc, policy) from exc
         raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
@@ -230,35 +262,42 @@ class OutboxWorker:
         status: CaseStatus,
         now: datetime,
     ) -> None:
-        decision = response.decision
-        follow_up: NewJob | None = None
-        if decision is not None:
-            target = decision.outcome.status
-            if target is not status:
-                events.append(
-                    transition_event(row.id, status, target, now, _decision_facts(decision))
-                )
-                status = target
-            if decision.outcome is DecisionOutcome.pended:
-                follow_up = self._follow_up_job(row.id, name, response.payer_reference, now)
-        outcome = SendOutcome(
-            job_id=job.id,
-            case_id=row.id,
-            expected_version=row.version,
-            status=status.value,
-            decision=decision.model_dump(mode="json") if decision else row.decision,
-            route=name,
-            decided=status in DECIDED_STATUSES,
-            events=[event_record(e) for e in events],
-            messages=[
-                self._message(row, "outbound", response.wire_request, response.wire_format, now),
-                self._message(row, "inbound", response.wire_response, response.wire_format, now),
-            ],
-            follow_up=follow_up,
-            audit=self._audit(row, name, job.kind, "0"),
-        )
-        if await self._recorder.record(outcome) == "conflict":
-            raise TransientError("the case changed during the send; will retry")
+        """Map the far side's answer onto the case (events, status, follow-up) and store it."""
+        with traced("case.record") as span:
+            decision = response.decision
+            follow_up: NewJob | None = None
+            if decision is not None:
+                span.set_attribute(DECISION_OUTCOME, decision.outcome.value)
+                target = decision.outcome.status
+                if target is not status:
+                    events.append(
+                        transition_event(row.id, status, target, now, _decision_facts(decision))
+                    )
+                    status = target
+                if decision.outcome is DecisionOutcome.pended:
+                    follow_up = self._follow_up_job(row.id, name, response.payer_reference, now)
+            outcome = SendOutcome(
+                job_id=job.id,
+                case_id=row.id,
+                expected_version=row.version,
+                status=status.value,
+                decision=decision.model_dump(mode="json") if decision else row.decision,
+                route=name,
+                decided=status in DECIDED_STATUSES,
+                events=[event_record(e) for e in events],
+                messages=[
+                    self._message(
+                        row, "outbound", response.wire_request, response.wire_format, now
+                    ),
+                    self._message(
+                        row, "inbound", response.wire_response, response.wire_format, now
+                    ),
+                ],
+                follow_up=follow_up,
+                audit=self._audit(row, name, job.kind, "0"),
+            )
+            if await self._recorder.record(outcome) == "conflict":
+                raise TransientError("the case changed during the send; will retry")
 
     @staticmethod
     def _message(
@@ -307,23 +346,30 @@ class OutboxWorker:
             await outbox.complete_job(conn, job.id, self.owner)
 
     async def _retry(
-        self, job: JobRow, policy: RetryPolicy, reason: str, retry_after: float | None
-    ) -> None:
+        self,
+        job: JobRow,
+        policy: RetryPolicy,
+        reason: str,
+        retry_after: float | None,
+        error_type: str,
+    ) -> str:
         if exhausted(policy, job.attempts):
-            await self._dead_letter(job, f"gave up after {job.attempts} attempts: {reason}")
-            return
+            reason = f"gave up after {job.attempts} attempts: {reason}"
+            return await self._dead_letter(job, reason, error_type)
         when = next_attempt_at(policy, job.attempts, datetime.now(UTC), retry_after)
         _log.info("job_retry", job_id=job.id, attempts=job.attempts, reason=reason)
         async with self._runtime.store.begin() as conn:
             await outbox.retry_job(conn, job.id, self.owner, reason, when)
+        return "retry"
 
-    async def _dead_letter(self, job: JobRow, reason: str) -> None:
+    async def _dead_letter(self, job: JobRow, reason: str, error_type: str) -> str:
         _log.warning("job_dead_lettered", job_id=job.id, reason=reason)
+        self._metrics.dead_letter(job.kind, error_type)
         async with self._runtime.store.begin() as conn:
             if not await outbox.dead_letter(conn, job.id, self.owner, reason):
-                return
+                return "dead_letter"
             if job.case_id is None:
-                return
+                return "dead_letter"
             row = await cases.get_case(conn, job.case_id, None)
             if row is not None:
                 event = note_event(
@@ -334,6 +380,7 @@ class OutboxWorker:
                     {"reason": reason},
                 )
                 await cases.append_event(conn, event_record(event))
+        return "dead_letter"
 
 
 def _decision_facts(decision: Decision) -> dict[str, object]:

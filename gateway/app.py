@@ -7,6 +7,7 @@ that needs the event loop (store, group committer, workers) in the lifespan.
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -18,12 +19,12 @@ from gateway.api.cases import CASE_HANDLERS
 from gateway.api.health import HEALTH_HANDLERS
 from gateway.api.intake import INTAKE_HANDLERS
 from gateway.api.openapi import openapi_config
+from gateway.api.query import refuse_unknown_query_parameters
 from gateway.auth.plugin import AuthPlugin
-from gateway.dispatch.worker import OutboxWorker
+from gateway.background import Background
 from gateway.logs import adopt_server_loggers, configure_logging
 from gateway.metrics import configure_metrics, gateway_metrics
 from gateway.problems import EXCEPTION_HANDLERS
-from gateway.queue_sampler import QueueSampler
 from gateway.request_tracing import request_tracing
 from gateway.runtime import open_runtime
 from gateway.settings import Settings, load_settings
@@ -47,19 +48,19 @@ def create_app(
         adopt_server_loggers()
         runtime = await open_runtime(settings)
         app.state["runtime"] = runtime
+        background = Background(runtime, metrics, with_workers=settings.workers.in_process)
+        app.state["queue_sampler"] = background.sampler
+        # What start-up built lives as long as the process: keep it out of every later full
+        # collection, which otherwise walks it all and stalls every request in flight.
+        gc.collect()
+        gc.freeze()
         stop = asyncio.Event()
-        sampler = QueueSampler(runtime.store)
-        app.state["queue_sampler"] = sampler
-        metrics.watch_queue(sampler)
-        tasks = [asyncio.create_task(sampler.run(stop))]
-        if settings.workers.in_process:
-            tasks.append(asyncio.create_task(OutboxWorker(runtime, metrics=metrics).run(stop)))
+        task = asyncio.create_task(background.run(stop))
         try:
             yield
         finally:
             stop.set()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            metrics.unwatch_queue(sampler)
+            await asyncio.gather(task, return_exceptions=True)
             await runtime.close()
 
     handlers = [*INTAKE_HANDLERS, *CASE_HANDLERS, *HEALTH_HANDLERS]
@@ -75,5 +76,6 @@ def create_app(
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=openapi_config(handlers),
         request_max_body_size=settings.server.max_body_bytes,
+        before_request=refuse_unknown_query_parameters,
         debug=False,
     )

@@ -50,12 +50,16 @@ def serve(host: str | None, port: int | None) -> None:
 @main.command()
 def worker() -> None:
     """Run outbox workers alone, for scaled-out deployments."""
-    from gateway.dispatch.worker import OutboxWorker  # noqa: PLC0415
+    from gateway.background import Background  # noqa: PLC0415
     from gateway.logs import configure_logging  # noqa: PLC0415
+    from gateway.metrics import configure_metrics, gateway_metrics  # noqa: PLC0415
     from gateway.runtime import open_runtime  # noqa: PLC0415
+    from gateway.telemetry import configure_tracing  # noqa: PLC0415
 
     settings = _settings()
     configure_logging()
+    configure_tracing()
+    configure_metrics()
 
     async def run() -> None:
         runtime = await open_runtime(settings)
@@ -64,7 +68,7 @@ def worker() -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         try:
-            await OutboxWorker(runtime).run(stop)
+            await Background(runtime, gateway_metrics(), with_workers=True).run(stop)
         finally:
             await runtime.close()
 

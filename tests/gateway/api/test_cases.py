@@ -125,3 +125,11 @@ async def test_health(gateway: Gateway) -> None:
     ready = await gateway.client.get("/health/ready")
     assert ready.status_code == 200
     assert ready.json()["checks"] == {"store": "ok"}
+
+
+async def test_unknown_query_parameters_are_refused(gateway: Gateway) -> None:
+    response = await gateway.client.get("/v1/cases?stauts=denied", headers=gateway.auth())
+    assert response.status_code == 400
+    assert response.json()["errors"] == [
+        {"parameter": "query:stauts", "detail": "not a parameter of this operation"}
+    ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -36,7 +37,7 @@ def create_app(
 ) -> Litestar:
     """`meter_provider` replaces the process-wide one (which exports over OTLP if configured)."""
     settings = settings or load_settings()
-    configure_logging()
+    configure_logging(logging.getLevelNamesMapping()[settings.log_level])
     configure_tracing()
     configure_metrics()
     metrics = gateway_metrics(meter_provider)

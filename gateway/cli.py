@@ -4,6 +4,7 @@ verify, anchor and export the audit trail, print a development token, convert me
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
 import sys
 from collections.abc import Coroutine
@@ -57,7 +58,7 @@ def worker() -> None:
     from gateway.telemetry import configure_tracing  # noqa: PLC0415
 
     settings = _settings()
-    configure_logging()
+    configure_logging(logging.getLevelNamesMapping()[settings.log_level])
     configure_tracing()
     configure_metrics()
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -71,6 +71,7 @@ class WorkerSettings(_Section):
 
 class Settings(_Section):
     home: Path = Path("var")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     database_url: str | None = None
     data_key: str | None = Field(default=None, repr=False, description="base64 AES-256 key.")
     server: ServerSettings = Field(default_factory=ServerSettings)

@@ -63,6 +63,7 @@ def _demo_settings(base: Settings, home: Path, payer_url: str, secret_file: Path
     return base.model_copy(
         update={
             "home": home,
+            "log_level": "WARNING",  # the summary is the demo's output; warnings still show
             "database_url": base.database_url,
             "connectors": {
                 "payer_sandbox": ConnectorInstance(

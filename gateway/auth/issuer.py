@@ -24,6 +24,7 @@ from gateway.auth.client_auth import (
     OAuthError,
 )
 from gateway.auth.keys import ISSUER_ALG, IssuerKey
+from gateway.auth.middleware import audit_authentication_failure
 from gateway.auth.settings import AuthSettings, ClientSettings
 from gateway.auth.verifier import token_fingerprint
 
@@ -202,11 +203,15 @@ def issuer_router(
 
     @post(TOKEN_PATH, status_code=200, opt=dict(public), request_max_body_size=_MAX_FORM_BYTES)
     async def token(request: Request[Any, Any, Any]) -> Response[Any]:
-        return await token_issuer.token_response(
+        response = await token_issuer.token_response(
             request.headers.get("content-type", ""),
             request.headers.get("authorization"),
             await request.body(),
         )
+        if (response.status_code or 200) >= 400:
+            error = response.content.get("error") if isinstance(response.content, dict) else None
+            await audit_authentication_failure(request, f"token endpoint: {error}")
+        return response
 
     @get(JWKS_PATH, opt=dict(public))
     async def jwks() -> Response[Any]:

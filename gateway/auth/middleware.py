@@ -98,14 +98,22 @@ async def refused(
     reason: str,
     token_sha256: str | None = None,
 ) -> Problem:
-    """Audit a 401 and hand back the problem to raise.
+    """Audit a 401 and hand back the problem to raise."""
+    await audit_authentication_failure(connection, reason, token_sha256)
+    return problem
 
-    ``reason`` is a fixed phrase (the verifier's or this module's); the route is the matched
-    template, not the path sent, which may carry an identifier typed by the caller.
+
+async def audit_authentication_failure(
+    connection: ASGIConnection[Any, Any, Any, Any], reason: str, token_sha256: str | None = None
+) -> None:
+    """One audit entry for a refused credential: a bearer token here, a client at /oauth/token.
+
+    ``reason`` is a fixed phrase (the verifier's, this module's, or an OAuth error code); the
+    route is the matched template, not the path sent, which may carry a typed identifier.
     """
     writer = audit_writer_in(connection.app.state)
     if writer is None:
-        return problem
+        return
     entry = authentication_rejected(
         reason=reason,
         token_sha256=token_sha256,
@@ -118,7 +126,6 @@ async def refused(
         await writer.record(entry)
     except Exception as exc:  # the refusal stands whether or not its entry could be written
         _log.error("audit_write_failed", audit_event="authn.rejected", error=type(exc).__name__)
-    return problem
 
 
 def bearer_auth_middleware(

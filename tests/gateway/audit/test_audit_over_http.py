@@ -248,3 +248,18 @@ async def test_no_phi_reaches_the_audit_table_or_its_export(gateway: Gateway) ->
     dumped = json.dumps([asdict(e) for e in entries], default=str) + "\n".join(lines)
     for canary in (family, member_id, birth_date):
         assert canary not in dumped
+
+
+async def test_a_refused_client_at_the_token_endpoint_is_audited(gateway: Gateway) -> None:
+    response = await gateway.client.post(
+        "/oauth/token",
+        data={"grant_type": "client_credentials"},
+        auth=("casegate-dev", "not-the-secret"),
+    )
+    assert response.status_code == 401
+    async with gateway.runtime.store.connect() as conn:
+        entries = await list_audit(conn, limit=100)
+    [entry] = [e for e in entries if e.detail.get("route") == "/oauth/token"]
+    assert entry.outcome == "4"
+    assert entry.detail["reason"] == "token endpoint: invalid_client"
+    assert "not-the-secret" not in str(entry)

@@ -9,13 +9,13 @@ intake on SQLite, whose writers take turns.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from gateway.store import audit, cases, outbox
 from gateway.store.engine import Store
+from gateway.store.group_commit import GroupCommit
 from gateway.store.records import NewAuditEntry, NewEvent, NewJob, NewMessage
 
 Recorded = Literal["recorded", "lease_lost", "conflict"]
@@ -36,54 +36,18 @@ class SendOutcome:
     audit: NewAuditEntry
 
 
-@dataclass
-class _Pending:
-    outcome: SendOutcome
-    done: asyncio.Future[Recorded] = field(
-        default_factory=lambda: asyncio.get_running_loop().create_future()
-    )
+class OutcomeRecorder(GroupCommit[SendOutcome, Recorded]):
+    task_name = "casegate-outcome-recorder"
 
-
-class OutcomeRecorder:
     def __init__(self, store: Store, owner: str, max_batch: int = 256) -> None:
+        super().__init__(max_batch)
         self._store = store
         self._owner = owner
-        self._max_batch = max_batch
-        self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
-        self._task: asyncio.Task[None] | None = None
-        self.batches = 0
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run())
-
-    async def stop(self) -> None:
-        """Call once no `record` is awaited any more (the worker drains its tasks first)."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
 
     async def record(self, outcome: SendOutcome) -> Recorded:
-        pending = _Pending(outcome)
-        await self._queue.put(pending)
-        return await pending.done
+        return await self._submit(outcome)
 
-    async def _run(self) -> None:
-        while True:
-            batch = [await self._queue.get()]
-            while not self._queue.empty() and len(batch) < self._max_batch:
-                batch.append(self._queue.get_nowait())
-            try:
-                results = await self._write([p.outcome for p in batch])
-            except Exception as exc:
-                for pending in batch:
-                    pending.done.set_exception(exc)
-                continue
-            self.batches += 1
-            for pending, result in zip(batch, results, strict=True):
-                pending.done.set_result(result)
-
-    async def _write(self, batch: list[SendOutcome]) -> list[Recorded]:
+    async def _write(self, batch: Sequence[SendOutcome]) -> list[Recorded]:
         results: list[Recorded] = []
         kept: list[SendOutcome] = []
         async with self._store.begin() as conn:

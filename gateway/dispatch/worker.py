@@ -88,7 +88,7 @@ class OutboxWorker:
 
     async def run(self, stop: asyncio.Event) -> None:
         heartbeat = asyncio.create_task(self._heartbeat(stop))
-        self._recorder.start()
+        await self._recorder.start()
         try:
             while not stop.is_set():
                 free = self._settings.concurrency - len(self._active)

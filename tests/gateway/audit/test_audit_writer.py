@@ -22,7 +22,7 @@ async def test_concurrent_entries_share_transactions_and_form_one_chain(store: S
     written = await rows(store)
     assert sorted(r.detail["n"] for r in written) == list(range(60))
     assert [r.id for r in written] == list(range(1, 61))
-    assert writer.entries == 60
+    assert writer.rows == 60
     assert writer.batches < 60
     async with store.connect() as conn:
         assert (await verify_trail(conn)).ok

@@ -262,6 +262,63 @@ def audit_anchor(file: Path) -> None:
     click.echo(f"anchored entry {anchor.last_id} (hash {anchor.hash[:16]}...) in {file}")
 
 
+@main.group()
+def messages() -> None:
+    """Raw messages kept by the gateway; refused input can be replayed after a fix."""
+
+
+@messages.command("list")
+@click.option("--errors", is_flag=True, help="Only input that was refused, with its reason.")
+@click.option("--limit", type=int, default=100, show_default=True)
+def messages_list(errors: bool, limit: int) -> None:
+    from gateway.runtime import open_runtime  # noqa: PLC0415
+    from gateway.store import cases  # noqa: PLC0415
+
+    async def run() -> list[str]:
+        runtime = await open_runtime(_settings())
+        try:
+            async with runtime.store.connect() as conn:
+                rows = await cases.list_messages(
+                    conn, runtime.store.cipher, errors_only=errors, limit=limit
+                )
+        finally:
+            await runtime.close()
+        return [
+            f"{m.id}\t{m.direction}\t{m.format}\tcase {m.case_id or '-'}\t"
+            f"{'replayed' if m.replayed_at else m.error or 'ok'}"
+            for m in rows
+        ]
+
+    for line in asyncio.run(run()):
+        click.echo(line)
+
+
+@messages.command("replay")
+@click.argument("message_id")
+def messages_replay(message_id: str) -> None:
+    """Feed a refused message through intake again; still invalid: its errors, exit 1."""
+    from gateway.audit.entries import operator_name  # noqa: PLC0415
+    from gateway.replay import ReplayError, ReplayOutcome, replay_message  # noqa: PLC0415
+    from gateway.runtime import open_runtime  # noqa: PLC0415
+
+    async def run() -> ReplayOutcome:
+        runtime = await open_runtime(_settings())
+        try:
+            return await replay_message(runtime, message_id, operator_name())
+        finally:
+            await runtime.close()
+
+    try:
+        outcome = asyncio.run(run())
+    except ReplayError as exc:
+        raise click.ClickException(str(exc)) from None
+    if outcome.kind == "still_invalid":
+        for pointer, problem in outcome.errors:
+            click.echo(f"  {pointer}: {problem}", err=True)
+        sys.exit(1)
+    click.echo(f"{outcome.kind}: case {outcome.case_id}")
+
+
 @main.command()
 @click.option("--scope", default="cases:read cases:write", show_default=True)
 def token(scope: str) -> None:

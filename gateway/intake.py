@@ -28,6 +28,7 @@ from gateway.store.records import (
     NewMessage,
 )
 
+CANONICAL_JSON = "canonical-json"
 SEND_JOB = "case.send"
 FOLLOW_UP_JOB = "case.follow_up"
 
@@ -80,6 +81,11 @@ class Caller:
             error=error,
             created_at=at,
         )
+
+
+def canonical_format(case_type: CaseType) -> str:
+    """The stored format of a canonical request: which case type it was sent to open."""
+    return f"{CANONICAL_JSON}/{case_type.value}"
 
 
 def event_record(event: DomainEvent) -> NewEvent:

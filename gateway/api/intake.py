@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from canonical.cases import PAYLOAD_MODELS, CaseType
 from gateway.api.views import Accepted
 from gateway.auth.guards import principal_of, require_scopes
-from gateway.intake import Caller, accepted_case, rejected_input
+from gateway.intake import Caller, accepted_case, canonical_format, rejected_input
 from gateway.metrics import GatewayMetrics
 from gateway.problems import PROBLEM_JSON, Problem
 from gateway.runtime import runtime_of
@@ -39,7 +39,6 @@ INTAKE_PATHS: dict[CaseType, str] = {
     CaseType.denial_appeal: "/v1/denial-appeals",
     CaseType.invoice_exception: "/v1/invoice-exceptions",
 }
-CANONICAL_JSON = "canonical-json"
 
 IdempotencyKey = Annotated[
     str,
@@ -84,7 +83,7 @@ def _intake_handler(case_type: CaseType, path: str) -> HTTPRouteHandler:
                 await runtime.committer.submit(
                     rejected_input(
                         raw=raw,
-                        wire_format=CANONICAL_JSON,
+                        wire_format=canonical_format(case_type),
                         caller=caller,
                         error=problem.summary(),
                         trace_id=current_trace_id(),
@@ -95,7 +94,7 @@ def _intake_handler(case_type: CaseType, path: str) -> HTTPRouteHandler:
                 case_type=case_type,
                 payload=payload,
                 raw=raw,
-                wire_format=CANONICAL_JSON,
+                wire_format=canonical_format(case_type),
                 caller=caller,
                 idempotency_key=idempotency_key,
                 hasher=runtime.hasher,

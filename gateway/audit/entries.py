@@ -20,6 +20,7 @@ CASE_HISTORY_READ = "case.events.read"
 CASE_SEARCH = "case.search"
 CASE_NOT_FOUND = "case.not_found"
 DLQ_REPLAY = "dlq.replay"
+MESSAGE_REPLAY = "message.replay"
 AUDIT_EXPORT = "audit.export"
 
 # FHIR AuditEvent.outcome: 0 success, 4 minor failure (a refused request, HTTP 4xx).

@@ -22,6 +22,7 @@ from gateway.audit.entries import (
     CASE_READ,
     CASE_SEARCH,
     DLQ_REPLAY,
+    MESSAGE_REPLAY,
     SUCCESS,
 )
 from gateway.store.records import AuditRow
@@ -53,6 +54,7 @@ _TYPES: dict[str, Coding] = {
     AUTHN_REJECTED: _code(DCM, "110114", "User Authentication"),
     AUTHZ_DENIED: _code(DCM, "110113", "Security Alert"),
     DLQ_REPLAY: _code(DCM, "110100", "Application Activity"),
+    MESSAGE_REPLAY: _code(DCM, "110100", "Application Activity"),
     AUDIT_EXPORT: _code(DCM, "110101", "Audit Log Used"),
 }
 _SUBTYPES: dict[str, str] = {

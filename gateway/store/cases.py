@@ -18,8 +18,6 @@ from gateway.store.clock import utcnow
 from gateway.store.records import CaseRow, EventRow, MessageRow, NewCase, NewEvent, NewMessage
 from gateway.store.schema import case_events, cases, messages
 
-COUNTABLE_COLUMNS = frozenset({"tenant", "type", "status", "payer_id", "urgency"})
-
 
 class UnknownCaseError(LookupError):
     """An event or change names a case that is not stored."""
@@ -242,14 +240,3 @@ async def mark_message_replayed(conn: AsyncConnection, message_id: str, at: date
         sa.update(messages).where(messages.c.id == message_id).values(replayed_at=at)
     )
     return result.rowcount == 1
-
-
-async def count_cases_by(conn: AsyncConnection, column: str) -> dict[str, int]:
-    """Case counts grouped by one low-cardinality, PHI-free column (for metrics)."""
-    if column not in COUNTABLE_COLUMNS:
-        raise ValueError(
-            f"cannot count cases by {column!r}: choose one of {sorted(COUNTABLE_COLUMNS)}"
-        )
-    col = cases.c[column]
-    result = await conn.execute(sa.select(col, sa.func.count()).group_by(col))
-    return {key: count for key, count in result}

@@ -12,7 +12,6 @@ from gateway.store.cases import (
     add_cases,
     add_message,
     append_event,
-    count_cases_by,
     get_case,
     get_message,
     list_cases,
@@ -210,22 +209,6 @@ async def test_list_messages_newest_first_and_errors_only(store: Store) -> None:
     assert [m.body for m in everything] == [b"m3", b"m2", b"m1"]
     assert [m.id for m in failed] == [kept[3].id, kept[1].id]
     assert failed[1].replayed_at == T0 + timedelta(hours=1)
-
-
-async def test_count_cases_by_column(store: Store, make_case) -> None:
-    async with store.begin() as conn:
-        await add_cases(
-            conn,
-            [
-                make_case(status="received"),
-                make_case(status="received"),
-                make_case(status="pended"),
-            ],
-        )
-    async with store.connect() as conn:
-        assert await count_cases_by(conn, "status") == {"received": 2, "pended": 1}
-        with pytest.raises(ValueError, match="cannot count cases by 'payload'"):
-            await count_cases_by(conn, "payload")
 
 
 async def test_timestamps_are_utc_and_compare_across_offsets(store: Store, make_case) -> None:

@@ -84,3 +84,38 @@ async def insert_rows(
         for row in rows
     ]
     await conn.exec_driver_sql(sql, params)
+
+
+async def insert_new_rows(
+    conn: AsyncConnection, table: sa.Table, rows: Sequence[Mapping[str, Any]], key: tuple[str, ...]
+) -> set[tuple[Any, ...]]:
+    """Insert rows whose `key` columns are not stored yet; return the keys that were inserted.
+
+    One multi-row `INSERT ... ON CONFLICT DO NOTHING RETURNING` (both backends support it), so
+    a batch learns which of its rows won in a single round trip.
+    """
+    if not rows:
+        return set()
+    names = tuple(rows[0])
+    dialect = conn.dialect
+    _, converters = _prepared(table, names, dialect.name, dialect.paramstyle)
+    width = len(names)
+    if dialect.paramstyle == "qmark":
+        groups = ["(" + ", ".join("?" * width) + ")"] * len(rows)
+    else:
+        groups = [
+            "(" + ", ".join(f"${n * width + i}" for i in range(1, width + 1)) + ")"
+            for n in range(len(rows))
+        ]
+    columns = ", ".join(f'"{name}"' for name in names)
+    conflict = ", ".join(f'"{name}"' for name in key)
+    # As in `_prepared`: only our own tables' column names reach this text.
+    sql = (
+        f'INSERT INTO "{table.name}" ({columns}) VALUES {", ".join(groups)} '  # noqa: S608
+        f"ON CONFLICT ({conflict}) DO NOTHING RETURNING {conflict}"
+    )
+    params = tuple(
+        convert(row[name]) for row in rows for name, convert in zip(names, converters, strict=True)
+    )
+    result = await conn.exec_driver_sql(sql, params)
+    return {tuple(row) for row in result.all()}

@@ -161,18 +161,29 @@ async def append_events(conn: AsyncConnection, events: Sequence[NewEvent]) -> No
     for event in events:
         seq = last_seq.get(event.case_id, 0) + 1
         last_seq[event.case_id] = seq
-        rows.append(
-            {
-                "case_id": event.case_id,
-                "seq": seq,
-                "type": event.type,
-                "from_status": event.from_status,
-                "to_status": event.to_status,
-                "data": event.data,
-                "occurred_at": event.occurred_at,
-            }
-        )
+        rows.append(_event_row(event, seq))
     await insert_rows(conn, case_events, rows)
+
+
+async def add_first_events(conn: AsyncConnection, events: Sequence[NewEvent]) -> None:
+    """The opening event of each case created in this transaction: number 1, nothing to lock.
+
+    Intake writes one per new case; skipping append_events' lock and numbering query saves
+    two statements per batch on the gateway's busiest path.
+    """
+    await insert_rows(conn, case_events, [_event_row(event, 1) for event in events])
+
+
+def _event_row(event: NewEvent, seq: int) -> dict[str, Any]:
+    return {
+        "case_id": event.case_id,
+        "seq": seq,
+        "type": event.type,
+        "from_status": event.from_status,
+        "to_status": event.to_status,
+        "data": event.data,
+        "occurred_at": event.occurred_at,
+    }
 
 
 async def append_event(conn: AsyncConnection, event: NewEvent) -> None:

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.store.audit import append_audit
-from gateway.store.cases import add_cases, add_messages, append_events
+from gateway.store.bulk import insert_new_rows
+from gateway.store.cases import add_cases, add_first_events, add_messages
 from gateway.store.clock import utcnow
 from gateway.store.engine import Store
 from gateway.store.group_commit import GroupCommit
@@ -106,7 +106,7 @@ class GroupCommitter(GroupCommit[IntakeRecord, IntakeOutcome]):
                 if outcome.kind == "accepted"
             ]
             await add_cases(conn, [r.case for r in winners if r.case is not None])
-            await append_events(conn, [r.event for r in winners if r.event is not None])
+            await add_first_events(conn, [r.event for r in winners if r.event is not None])
             await enqueue_many(conn, [r.job for r in winners if r.job is not None])
             await add_messages(conn, self._store.cipher, [r.message for r in winners])
             await append_audit(conn, [r.audit for r in winners])
@@ -121,13 +121,7 @@ class GroupCommitter(GroupCommit[IntakeRecord, IntakeOutcome]):
         stored: dict[_Key, Any] = {}
         if claimed:
             now = utcnow()
-            insert = postgresql.insert if self._store.dialect == "postgresql" else sqlite.insert
-            statement = (
-                insert(idempotency_keys)
-                .on_conflict_do_nothing(index_elements=["client_id", "key"])
-                .returning(idempotency_keys.c.client_id, idempotency_keys.c.key)
-            )
-            params = [
+            rows = [
                 {
                     "client_id": claim.client_id,
                     "key": claim.key,
@@ -139,7 +133,12 @@ class GroupCommitter(GroupCommit[IntakeRecord, IntakeOutcome]):
                 }
                 for record, claim in claimed
             ]
-            won = {(row.client_id, row.key) for row in await conn.execute(statement, params)}
+            won = {
+                (str(client_id), str(key))
+                for client_id, key in await insert_new_rows(
+                    conn, idempotency_keys, rows, ("client_id", "key")
+                )
+            }
             lost = [_key(claim) for _, claim in claimed if _key(claim) not in won]
             if lost:
                 query = sa.select(idempotency_keys).where(

@@ -60,5 +60,6 @@ def convert(data: bytes, source: str, target: str) -> bytes:
 def _load_builtin() -> None:
     # Importing a format module registers its conversions.
     from mappings import canonical_json  # noqa: F401, PLC0415
+    from mappings.fhir_pas import conversion as fhir_pas_conversion  # noqa: F401, PLC0415
     from mappings.hl7v2 import conversion  # noqa: F401, PLC0415
     from mappings.x12 import conversion as x12_conversion  # noqa: F401, PLC0415

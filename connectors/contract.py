@@ -24,6 +24,7 @@ KNOWN_OPERATIONS = frozenset(
         "claim_status.inquire",
         "remittance.receive",
         "erp.post",
+        "ehr.notify",
     }
 )
 

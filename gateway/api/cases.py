@@ -133,7 +133,9 @@ async def list_cases(
     *,
     type: Annotated[CaseType | None, QueryParameter()] = None,
     status: Annotated[CaseStatus | None, QueryParameter()] = None,
-    payer: Annotated[str | None, QueryParameter(max_length=80)] = None,
+    payer: Annotated[
+        str | None, QueryParameter(max_length=80, pattern=r"^[A-Za-z0-9._\-]+$")
+    ] = None,
     cursor: Annotated[
         str | None,
         QueryParameter(

@@ -25,10 +25,9 @@ import httpx
 import pytest
 
 from connectors.sandbox import HttpSandboxControl
-from gateway.auth.issuer import mint_token
-from gateway.auth.keys import dev_client, load_or_create_issuer_key
 from gateway.demo.backlog import backlog
 from gateway.settings import load_settings
+from tests.gateway.api.support import dev_token
 
 Submission = tuple[str, dict[str, Any]]
 SUBMISSIONS = 2000
@@ -164,12 +163,7 @@ async def test_kill_minus_nine_loses_nothing_and_duplicates_nothing(
     gateway = GatewayProcess(home, config, _free_port())
     gateway.start()
     settings = load_settings(config, environ={"CASEGATE_HOME": str(home)})
-    token = mint_token(
-        load_or_create_issuer_key(home),
-        settings.auth,
-        dev_client(home),
-        ["cases:read", "cases:write"],
-    )
+    token = dev_token(settings)
     bodies = [(f"crash-{i}", body) for i, body in enumerate(backlog(SUBMISSIONS, seed=seed))]
     accepted: dict[str, str] = {}
     try:

@@ -1,4 +1,4 @@
-"""What API tests share: the running gateway handle and the example requests."""
+"""What gateway tests share: the running gateway handle, a dev token, the example requests."""
 
 from __future__ import annotations
 
@@ -9,10 +9,18 @@ from pathlib import Path
 import httpx
 from litestar import Litestar
 
+from gateway.auth.issuer import mint_token
+from gateway.auth.keys import dev_client, load_or_create_issuer_key
 from gateway.runtime import Runtime
 from gateway.settings import Settings
 
 EXAMPLES = Path(__file__).parents[3] / "examples"
+
+
+def dev_token(settings: Settings, scopes: tuple[str, ...] = ("cases:read", "cases:write")) -> str:
+    """A real access token for the development client of the gateway these settings describe."""
+    key = load_or_create_issuer_key(settings.home)
+    return mint_token(key, settings.auth, dev_client(settings.home), scopes)
 
 
 @dataclass

@@ -23,9 +23,8 @@ from schemathesis.checks import positive_data_acceptance
 
 from canonical.codes import npi_is_valid
 from gateway.app import create_app
-from gateway.auth.issuer import mint_token
-from gateway.auth.keys import dev_client, load_or_create_issuer_key
 from gateway.settings import Settings, WorkerSettings
+from tests.gateway.api.support import dev_token
 
 
 @pytest.fixture(scope="module")
@@ -42,12 +41,7 @@ def live_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str
         assert time.monotonic() < deadline, "gateway did not start"
         time.sleep(0.02)
     port = server.servers[0].sockets[0].getsockname()[1]
-    token = mint_token(
-        load_or_create_issuer_key(home),
-        app_settings.auth,
-        dev_client(home),
-        ["cases:read", "cases:write"],
-    )
+    token = dev_token(app_settings)
     yield f"http://127.0.0.1:{port}", token
     server.should_exit = True
     thread.join(timeout=10)

@@ -18,12 +18,10 @@ from connectors.payer_rest.sandbox_auth import SandboxClient
 from connectors.payer_rest.sandbox_rules import Rule
 from connectors.secrets import SecretRef
 from gateway.app import create_app
-from gateway.auth.issuer import mint_token
-from gateway.auth.keys import dev_client, load_or_create_issuer_key
 from gateway.runtime import Runtime
 from gateway.serving import start_server
 from gateway.settings import ConnectorInstance, RetryPolicy, Route, Settings, WorkerSettings
-from tests.gateway.api.support import EXAMPLES
+from tests.gateway.api.support import EXAMPLES, dev_token
 
 SETTLED = {"approved", "partially_approved", "denied", "more_info_requested"}
 RULES = [
@@ -86,16 +84,18 @@ def _example(**changes: Any) -> dict[str, Any]:
     return body
 
 
-@pytest.fixture
-async def live(
-    payer: PayerRestSandbox, database_url: str, tmp_path: Path
-) -> AsyncIterator[LiveGateway]:
-    secret = tmp_path / "payer-secret"
-    settings = Settings(
+def routed_settings(
+    tmp_path: Path, database_url: str, *, api_url: str, token_url: str, concurrency: int = 8
+) -> Settings:
+    """A gateway routed to the payer sandbox, with retries and follow-ups fast enough for tests."""
+    return Settings(
         home=tmp_path / "home",
         database_url=database_url,
         workers=WorkerSettings(
-            concurrency=8, lease_seconds=5, poll_interval_seconds=0.02, pended_follow_up_seconds=0.2
+            concurrency=concurrency,
+            lease_seconds=5,
+            poll_interval_seconds=0.02,
+            pended_follow_up_seconds=0.2,
         ),
         retry_policies={
             "default": RetryPolicy(
@@ -106,26 +106,30 @@ async def live(
             "acme": ConnectorInstance(
                 kind="payer_rest",
                 config={
-                    "base_url": payer.base_url,
+                    "base_url": api_url,
                     "timeout_seconds": 1.0,
                     "auth": {
-                        "token_url": f"{payer.base_url}/oauth/token",
+                        "token_url": token_url,
                         "client_id": "casegate",
-                        "client_secret": f"file:{secret}",
+                        "client_secret": f"file:{tmp_path / 'payer-secret'}",
                     },
                 },
             )
         },
         routes=[Route(payer="ACMEHP", connector="acme")],
     )
+
+
+@pytest.fixture
+async def live(
+    payer: PayerRestSandbox, database_url: str, tmp_path: Path
+) -> AsyncIterator[LiveGateway]:
+    settings = routed_settings(
+        tmp_path, database_url, api_url=payer.base_url, token_url=f"{payer.base_url}/oauth/token"
+    )
     app = create_app(settings)
     server = await start_server(app)
-    token = mint_token(
-        load_or_create_issuer_key(settings.home),
-        settings.auth,
-        dev_client(settings.home),
-        ["cases:read", "cases:write"],
-    )
+    token = dev_token(settings)
     try:
         async with httpx.AsyncClient(
             base_url=server.base_url, headers={"Authorization": f"Bearer {token}"}, timeout=10

@@ -14,11 +14,9 @@ import httpx
 
 from connectors.payer_rest.sandbox import PayerRestSandbox
 from gateway.app import create_app
-from gateway.auth.issuer import mint_token
-from gateway.auth.keys import dev_client, load_or_create_issuer_key
 from gateway.serving import start_server
 from gateway.settings import load_settings
-from tests.gateway.api.support import EXAMPLES
+from tests.gateway.api.support import EXAMPLES, dev_token
 
 
 async def test_a_worker_process_decides_what_the_server_accepted(
@@ -48,12 +46,7 @@ async def test_a_worker_process_decides_what_the_server_accepted(
     environ = {"CASEGATE_HOME": str(home), "CASEGATE_CONFIG": str(config)}
     settings = load_settings(config, environ=environ)
     server = await start_server(create_app(settings))
-    token = mint_token(
-        load_or_create_issuer_key(home),
-        settings.auth,
-        dev_client(home),
-        ["cases:read", "cases:write"],
-    )
+    token = dev_token(settings)
     worker = subprocess.Popen(
         [sys.executable, "-m", "gateway.cli", "worker"], env={**os.environ, **environ}
     )

@@ -25,13 +25,11 @@ from opentelemetry.trace import SpanKind
 
 from connectors.payer_rest.sandbox import PayerRestSandbox
 from gateway.app import create_app
-from gateway.auth.issuer import mint_token
-from gateway.auth.keys import dev_client, load_or_create_issuer_key
 from gateway.queue_sampler import QueueSampler
 from gateway.serving import start_server
-from gateway.settings import ConnectorInstance, RetryPolicy, Route, Settings, WorkerSettings
 from gateway.telemetry import configure_tracing
-from tests.gateway.dispatch.conftest import LiveGateway, payer  # noqa: F401 - the fixture
+from tests.gateway.api.support import dev_token
+from tests.gateway.dispatch.conftest import LiveGateway, payer, routed_settings  # noqa: F401
 
 _TRACEPARENT_LINE = re.compile(rb"^traceparent:\s*([0-9a-f\-]+)\s*$", re.IGNORECASE)
 
@@ -127,41 +125,16 @@ async def observed(
     tap = TraceparentTap(int(payer.base_url.rsplit(":", 1)[1]))
     relay_url = await tap.start()
     reader = InMemoryMetricReader()
-    settings = Settings(
-        home=tmp_path / "home",
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'casegate.db'}",
-        workers=WorkerSettings(
-            concurrency=4, lease_seconds=5, poll_interval_seconds=0.02, pended_follow_up_seconds=0.2
-        ),
-        retry_policies={
-            "default": RetryPolicy(
-                max_attempts=3, initial_backoff_seconds=0.05, max_backoff_seconds=0.2
-            )
-        },
-        connectors={
-            "acme": ConnectorInstance(
-                kind="payer_rest",
-                config={
-                    "base_url": relay_url,
-                    "timeout_seconds": 1.0,
-                    "auth": {
-                        "token_url": f"{payer.base_url}/oauth/token",
-                        "client_id": "casegate",
-                        "client_secret": f"file:{tmp_path / 'payer-secret'}",
-                    },
-                },
-            )
-        },
-        routes=[Route(payer="ACMEHP", connector="acme")],
+    settings = routed_settings(
+        tmp_path,
+        f"sqlite+aiosqlite:///{tmp_path / 'casegate.db'}",
+        api_url=relay_url,
+        token_url=f"{payer.base_url}/oauth/token",
+        concurrency=4,
     )
     app = create_app(settings, meter_provider=MeterProvider(metric_readers=[reader]))
     server = await start_server(app)
-    token = mint_token(
-        load_or_create_issuer_key(settings.home),
-        settings.auth,
-        dev_client(settings.home),
-        ["cases:read", "cases:write"],
-    )
+    token = dev_token(settings)
     try:
         async with httpx.AsyncClient(
             base_url=server.base_url, headers={"Authorization": f"Bearer {token}"}, timeout=10

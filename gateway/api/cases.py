@@ -99,6 +99,17 @@ def _read(runtime: Runtime, caller: Caller, row: CaseRow, event: str) -> NewAudi
     )
 
 
+def _changed(caller: Caller, row: CaseRow, detail: dict[str, Any]) -> NewAuditEntry:
+    trace_id = current_trace_id()
+    return caller.audit(
+        "U", "0", case_id=row.id, payer_id=row.payer_id, trace_id=trace_id, detail=detail
+    )
+
+
+def _changed_meanwhile() -> Problem:
+    return Problem(409, "Conflict", "the case changed meanwhile; retry", "version-conflict")
+
+
 async def _load(runtime: Runtime, caller: Caller, case_id: str) -> CaseRow:
     async with _audited_lookup(runtime, caller, case_id, "R"), runtime.store.connect() as conn:
         row = await cases.get_case(conn, case_id, caller.tenant)
@@ -205,21 +216,9 @@ async def cancel_case(
         if not await cases.update_case(
             conn, row.id, row.version, status=CaseStatus.cancelled.value
         ):
-            raise Problem(409, "Conflict", "the case changed meanwhile; retry", "version-conflict")
+            raise _changed_meanwhile()
         await cases.append_event(conn, event_record(event))
-        await audit.append_audit(
-            conn,
-            [
-                caller.audit(
-                    "U",
-                    "0",
-                    case_id=row.id,
-                    payer_id=row.payer_id,
-                    trace_id=current_trace_id(),
-                    detail={"cancel": True},
-                )
-            ],
-        )
+        await audit.append_audit(conn, [_changed(caller, row, {"cancel": True})])
         updated = await cases.get_case(conn, row.id, caller.tenant)
     assert updated is not None
     return CaseView.of(updated)
@@ -273,25 +272,13 @@ async def add_attachment(
         if not await cases.update_case(
             conn, row.id, row.version, status=row.status, payload=updated.model_dump(mode="json")
         ):
-            raise Problem(409, "Conflict", "the case changed meanwhile; retry", "version-conflict")
+            raise _changed_meanwhile()
         await cases.add_message(conn, runtime.store.cipher, message)
         event = note_event(
             row.id, CaseStatus(row.status), "attachment_added", now, {"sha256": attachment.sha256}
         )
         await cases.append_event(conn, event_record(event))
-        await audit.append_audit(
-            conn,
-            [
-                caller.audit(
-                    "U",
-                    "0",
-                    case_id=row.id,
-                    payer_id=row.payer_id,
-                    trace_id=current_trace_id(),
-                    detail={"attachment": message.id},
-                )
-            ],
-        )
+        await audit.append_audit(conn, [_changed(caller, row, {"attachment": message.id})])
     return attachment
 
 

@@ -13,10 +13,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import structlog
+
 from gateway.store.audit import append_audit
 from gateway.store.engine import Store
 from gateway.store.group_commit import GroupCommit
 from gateway.store.records import NewAuditEntry
+
+_log = structlog.get_logger("casegate.audit")
 
 
 class AuditStoppedError(RuntimeError):
@@ -41,6 +45,18 @@ class AuditWriter(GroupCommit[NewAuditEntry, None]):
         async with self._store.begin() as conn:
             await append_audit(conn, entries)
         return [None] * len(entries)
+
+
+async def record_refusal(state: Mapping[str, Any], entry: NewAuditEntry) -> None:
+    """Audit a refused request; the refusal stands whether or not its entry could be written."""
+    writer = audit_writer_in(state)
+    if writer is None:
+        return
+    try:
+        await writer.record(entry)
+    except Exception as exc:
+        event = entry.detail.get("event")
+        _log.error("audit_write_failed", audit_event=event, error=type(exc).__name__)
 
 
 def audit_writer_in(state: Mapping[str, Any]) -> AuditWriter | None:

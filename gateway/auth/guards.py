@@ -8,20 +8,17 @@ from __future__ import annotations
 
 from typing import Any
 
-import structlog
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 from litestar.types import Guard
 
 from gateway.audit.entries import access_denied
-from gateway.audit.writer import audit_writer_in
+from gateway.audit.writer import record_refusal
 from gateway.auth.middleware import refused
 from gateway.auth.principal import Principal
 from gateway.auth.problems import insufficient_scope, missing_token
 from gateway.auth.verifier import token_fingerprint
 from gateway.telemetry import current_trace_id
-
-_log = structlog.get_logger("casegate.auth")
 
 
 def principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
@@ -41,9 +38,6 @@ def _bearer_fingerprint(connection: ASGIConnection[Any, Any, Any, Any]) -> str |
 async def _audit_denied(
     connection: ASGIConnection[Any, Any, Any, Any], principal: Principal, required: frozenset[str]
 ) -> None:
-    writer = audit_writer_in(connection.app.state)
-    if writer is None:
-        return
     entry = access_denied(
         client_id=principal.client_id,
         token_jti=principal.jti,
@@ -54,10 +48,7 @@ async def _audit_denied(
         route=connection.scope.get("path_template", ""),
         trace_id=current_trace_id(),
     )
-    try:
-        await writer.record(entry)
-    except Exception as exc:  # the refusal stands whether or not its entry could be written
-        _log.error("audit_write_failed", audit_event="authz.denied", error=type(exc).__name__)
+    await record_refusal(connection.app.state, entry)
 
 
 def require_scopes(*scopes: str) -> Guard:

@@ -22,7 +22,7 @@ from litestar.middleware import (
 from litestar.types import ASGIApp, Method, Scopes
 
 from gateway.audit.entries import authentication_rejected
-from gateway.audit.writer import audit_writer_in
+from gateway.audit.writer import record_refusal
 from gateway.auth.problems import invalid_token, missing_token, rate_limited
 from gateway.auth.ratelimit import ClientRateLimiter, retry_after_seconds
 from gateway.auth.verifier import TokenRejectedError, TokenVerifier, token_fingerprint
@@ -111,9 +111,6 @@ async def audit_authentication_failure(
     ``reason`` is a fixed phrase (the verifier's, this module's, or an OAuth error code); the
     route is the matched template, not the path sent, which may carry a typed identifier.
     """
-    writer = audit_writer_in(connection.app.state)
-    if writer is None:
-        return
     entry = authentication_rejected(
         reason=reason,
         token_sha256=token_sha256,
@@ -122,10 +119,7 @@ async def audit_authentication_failure(
         route=connection.scope.get("path_template", ""),
         trace_id=current_trace_id(),
     )
-    try:
-        await writer.record(entry)
-    except Exception as exc:  # the refusal stands whether or not its entry could be written
-        _log.error("audit_write_failed", audit_event="authn.rejected", error=type(exc).__name__)
+    await record_refusal(connection.app.state, entry)
 
 
 def bearer_auth_middleware(

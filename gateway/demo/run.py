@@ -1,5 +1,6 @@
-"""The demo: gateway, workers and the payer sandbox in one process on loopback, a synthetic
-backlog submitted through the real HTTP API with a real token, and a summary at the end."""
+"""The demo: the gateway, its workers and every flow's sandboxes in one process on loopback;
+each flow sends its share of a synthetic backlog the way its channel does (the /v1 API with a
+real token, PAS bundles, HL7 over MLLP...), and the summary at the end covers them all."""
 
 from __future__ import annotations
 
@@ -8,80 +9,50 @@ import shutil
 import statistics
 import sys
 import time
-import uuid
 from collections import Counter
-from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from connectors.payer_rest.sandbox import PayerRestSandbox
-from connectors.payer_rest.sandbox_auth import SandboxClient
-from connectors.payer_rest.sandbox_rules import Rule
-from connectors.secrets import SecretRef
 from gateway.app import create_app
 from gateway.auth.keys import dev_client
-from gateway.demo.backlog import backlog
+from gateway.demo.flow import DemoContext, DemoFlow, FlowResult
+from gateway.demo.flows import demo_flows
 from gateway.runtime import Runtime
 from gateway.serving import start_server
-from gateway.settings import ConnectorInstance, Route, Settings
+from gateway.settings import Settings
 from gateway.span_export import trace_file_processor
 from gateway.store import outbox
 from gateway.telemetry import configure_tracing
 
 SETTLED = {"approved", "partially_approved", "denied", "pended", "more_info_requested"}
 WAIT_SECONDS = 300.0
-DEMO_CLIENT_ID = "casegate-demo"
 
 
-@dataclass
-class Tally:
-    accepted: dict[str, float] = field(default_factory=dict)
-    refused: int = 0
-
-
-def _demo_rules() -> list[Rule]:
-    """A payer that approves most requests, denies one service, pends imaging for review and
-    cuts a drug's units."""
-    return [
-        Rule(
-            procedure_code="43644",
-            decide="deny",
-            reason_code="N",
-            reason_text="Not medically necessary per plan criteria",
-        ),
-        Rule(procedure_code="70553", decide="pend", then="approve", decide_after_inquiries=1),
-        Rule(procedure_code="72148", decide="pend", then="approve", decide_after_inquiries=1),
-        Rule(procedure_code="J9035", decide="partial", approved_units=Decimal(2)),
-    ]
-
-
-def _demo_settings(base: Settings, home: Path, payer_url: str, secret_file: Path) -> Settings:
-    return base.model_copy(
+def _demo_settings(base: Settings, home: Path, flows: list[DemoFlow]) -> Settings:
+    settings = base.model_copy(
         update={
             "home": home,
             "log_level": "WARNING",  # the summary is the demo's output; warnings still show
-            "database_url": base.database_url,
-            "connectors": {
-                "payer_sandbox": ConnectorInstance(
-                    kind="payer_rest",
-                    config={
-                        "base_url": payer_url,
-                        "auth": {
-                            "token_url": f"{payer_url}/oauth/token",
-                            "client_id": DEMO_CLIENT_ID,
-                            "client_secret": f"file:{secret_file}",
-                        },
-                    },
-                )
-            },
-            "routes": [Route(payer="*", connector="payer_sandbox")],
+            "connectors": {},
+            "routes": [],
             "workers": base.workers.model_copy(update={"pended_follow_up_seconds": 1.0}),
         }
     )
+    for flow in flows:
+        settings = flow.configure(settings)
+    # Validate the composed settings as a file would be: references must resolve.
+    return Settings.model_validate(settings.model_dump())
+
+
+def _shares(count: int, flows: list[DemoFlow]) -> list[int]:
+    """Each flow's part of the backlog by weight; the first flow takes the rounding."""
+    total = sum(flow.weight for flow in flows)
+    shares = [count * flow.weight // total for flow in flows]
+    shares[0] += count - sum(shares)
+    return shares
 
 
 async def _token(client: httpx.AsyncClient, home: Path) -> str:
@@ -94,29 +65,6 @@ async def _token(client: httpx.AsyncClient, home: Path) -> str:
     )
     response.raise_for_status()
     return str(response.json()["access_token"])
-
-
-async def _submit(
-    client: httpx.AsyncClient, cases: list[dict[str, Any]], concurrency: int, tally: Tally
-) -> None:
-    queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-    for case in cases:
-        queue.put_nowait(case)
-
-    async def sender() -> None:
-        while not queue.empty():
-            case = queue.get_nowait()
-            response = await client.post(
-                "/v1/prior-authorizations",
-                json=case,
-                headers={"Idempotency-Key": str(uuid.uuid4())},
-            )
-            if response.status_code == 202:
-                tally.accepted[response.json()["id"]] = time.monotonic()
-            else:
-                tally.refused += 1
-
-    await asyncio.gather(*(sender() for _ in range(concurrency)))
 
 
 async def _all_cases(client: httpx.AsyncClient) -> dict[str, dict[str, Any]]:
@@ -138,7 +86,9 @@ def _progress(text: str) -> None:
     sys.stderr.flush()
 
 
-async def _wait_until_settled(client: httpx.AsyncClient, tally: Tally) -> dict[str, dict[str, Any]]:
+async def _wait_until_settled(
+    client: httpx.AsyncClient, tally: FlowResult
+) -> dict[str, dict[str, Any]]:
     deadline = time.monotonic() + WAIT_SECONDS
     while True:
         found = await _all_cases(client)
@@ -171,33 +121,45 @@ async def run_demo(
     home = (base.home / "demo").resolve()
     shutil.rmtree(home, ignore_errors=True)
     home.mkdir(parents=True)
-    secret_file = home / "payer-client-secret"
-    secret_file.write_text(uuid.uuid4().hex)
-    secret_file.chmod(0o600)
-    client = SandboxClient(client_id=DEMO_CLIENT_ID, client_secret=SecretRef(f"file:{secret_file}"))
-    sandbox = PayerRestSandbox(rules=_demo_rules(), clients=[client])
-    payer_url = sandbox.start()
-    settings = _demo_settings(base, home, payer_url, secret_file)
-    app = create_app(settings)
-    server = await start_server(app)
-    print(f"casegate demo: gateway {server.base_url}, payer sandbox {payer_url}, {count} cases")
+    flows = demo_flows()
+    server = None
     try:
+        for flow in flows:
+            await flow.start(home)
+        app = create_app(_demo_settings(base, home, flows))
+        server = await start_server(app)
+        names = ", ".join(flow.name for flow in flows)
+        print(f"casegate demo: gateway {server.base_url}, {count} cases through {names}")
         async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as api:
             api.headers["Authorization"] = f"Bearer {await _token(api, home)}"
-            tally = Tally()
+            runtime: Runtime = app.state["runtime"]
+            contexts = [
+                DemoContext(api, server.base_url, runtime, home, share, concurrency)
+                for share in _shares(count, flows)
+            ]
             started = time.monotonic()
-            await _submit(api, backlog(count), concurrency, tally)
+            results = await asyncio.gather(
+                *(flow.run(ctx) for flow, ctx in zip(flows, contexts, strict=True))
+            )
+            tally = FlowResult()
+            for result in results:
+                tally.accepted.update(result.accepted)
+                tally.refused += result.refused
             submitted = time.monotonic() - started
             _progress(f"submitted {len(tally.accepted)} in {submitted:.1f}s")
             found = await _wait_until_settled(api, tally)
             elapsed = time.monotonic() - started
-            runtime: Runtime = app.state["runtime"]
             async with runtime.store.connect() as conn:
                 stats = await outbox.queue_stats(conn)
             trace_id = None
             if tally.accepted:
                 events = (await api.get(f"/v1/cases/{next(iter(tally.accepted))}/events")).json()
                 trace_id = events[0]["data"].get("trace_id")
+            flow_lines = [
+                line
+                for flow, ctx in zip(flows, contexts, strict=True)
+                for line in await flow.report(ctx)
+            ]
         return _report(
             tally,
             found=found,
@@ -205,23 +167,27 @@ async def run_demo(
             submitted=submitted,
             dead=stats.dead,
             trace_id=trace_id,
+            flow_lines=flow_lines,
         )
     finally:
-        await server.stop()
-        sandbox.stop()
+        if server is not None:
+            await server.stop()
+        for flow in flows:
+            await flow.stop()
         if trace_file is not None:
             trace_file.shutdown()
             print(f"spans written to {trace_out} (OTLP/JSON)")
 
 
 def _report(
-    tally: Tally,
+    tally: FlowResult,
     *,
     found: dict[str, dict[str, Any]],
     elapsed: float,
     submitted: float,
     dead: int,
     trace_id: str | None,
+    flow_lines: list[str],
 ) -> int:
     mine = [found[cid] for cid in tally.accepted if cid in found]
     lost = len(tally.accepted) - len(mine)
@@ -239,6 +205,8 @@ def _report(
     print(f"intake: {len(tally.accepted) / submitted:.0f} cases/s")
     print(f"throughput to settled: {len(mine) / elapsed:.0f} cases/s")
     print(f"time to decision: p50 {_percentile(times, 50):.2f}s  p95 {_percentile(times, 95):.2f}s")
+    for line in flow_lines:
+        print(line)
     print(f"dead letters: {dead}")
     print(f"unsettled: {unsettled}")
     print(f"lost: {lost}")

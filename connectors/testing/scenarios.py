@@ -15,13 +15,15 @@ class Scenario:
     """One request the sandbox is scripted to answer in a known way.
 
     `then` is for a pended answer: the outcome that follow-ups with `follow_up` reach within
-    `max_follow_ups` tries. The first scenario is also the plain request the fault tests send,
-    so make it one the sandbox approves.
+    `max_follow_ups` tries. `expect` is None for an operation that delivers without a decision
+    (a notice to an EHR, a posting to an ERP): the answer must then carry none. The first
+    scenario is also the plain request the fault tests send, so make it one the sandbox
+    approves (or accepts).
     """
 
     name: str
     payload: Mapping[str, Any]
-    expect: DecisionOutcome
+    expect: DecisionOutcome | None
     case_type: str = "prior_authorization"
     operation: str = "prior_auth.submit"
     reason_code: str | None = None

@@ -24,6 +24,7 @@ KNOWN_OPERATIONS = frozenset(
         "claim_status.inquire",
         "remittance.receive",
         "erp.post",
+        "erp.lookup",
         "ehr.notify",
     }
 )
@@ -93,6 +94,8 @@ class ConnectorResponse:
     wire_request: bytes = field(repr=False)
     wire_response: bytes = field(repr=False)
     payer_reference: str | None
+    data: Mapping[str, Any] | None = field(default=None, repr=False)
+    """What a read-only operation (a lookup) answered, in canonical field names."""
 
 
 @runtime_checkable

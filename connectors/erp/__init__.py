@@ -1,0 +1,1 @@
+"""A generic ERP connector: case milestones become ERP documents through declarative profiles."""

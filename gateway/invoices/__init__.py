@@ -1,0 +1,1 @@
+"""Accounts payable: invoices matched against their purchase order and receipts."""

@@ -20,6 +20,7 @@ KNOWN_OPERATIONS = frozenset(
     {
         "prior_auth.submit",
         "prior_auth.inquire",
+        "prior_auth.cancel",
         "eligibility.check",
         "claim_status.inquire",
         "remittance.receive",
@@ -86,7 +87,8 @@ class ConnectorResponse:
     """The far side's answer: the decision it carried (if any) and the exact bytes exchanged.
 
     The bytes go to the encrypted message store, so a disputed decision can be shown as sent;
-    they carry PHI and are left out of `repr()`.
+    they carry PHI and are left out of `repr()`. `left_out` lists the parts of the payload the
+    wire format could not carry, as (JSON pointer, reason) pairs, so the case can record them.
     """
 
     decision: Decision | None
@@ -94,6 +96,7 @@ class ConnectorResponse:
     wire_request: bytes = field(repr=False)
     wire_response: bytes = field(repr=False)
     payer_reference: str | None
+    left_out: tuple[tuple[str, str], ...] = ()
     data: Mapping[str, Any] | None = field(default=None, repr=False)
     """What a read-only operation (a lookup) answered, in canonical field names."""
 

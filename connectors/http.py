@@ -212,10 +212,18 @@ class HttpConnector:
         path: str,
         request: ConnectorRequest | None,
         body: bytes | None = None,
+        *,
+        media_type: str | None = None,
     ) -> HttpExchange:
-        """One exchange; `request` is None only for probes (`check()`) that carry no case."""
+        """One exchange; `request` is None only for probes (`check()`) that carry no case.
+
+        `media_type` replaces JSON as the body's Content-Type and the Accept header.
+        """
         wire_request = body if body is not None else f"{method} {path}".encode()
-        headers = outbound_headers(request, json_body=body is not None)
+        headers = outbound_headers(request, json_body=body is not None and media_type is None)
+        if media_type is not None:
+            headers["Content-Type"] = media_type
+            headers["Accept"] = media_type.split(";")[0]
         try:
             http_request = self._client.build_request(method, path, content=body, headers=headers)
             response = await self._client.send(http_request, stream=True)

@@ -21,8 +21,13 @@ from gateway.api.health import HEALTH_HANDLERS
 from gateway.api.intake import INTAKE_HANDLERS
 from gateway.api.openapi import openapi_config
 from gateway.api.query import refuse_unknown_query_parameters
+from gateway.api.subscriptions import SUBSCRIPTION_HANDLERS
+from gateway.api.work_items import WORK_ITEM_HANDLERS
 from gateway.auth.plugin import AuthPlugin
 from gateway.background import Background
+from gateway.fhir.facade import facade_router
+from gateway.fhir.notifications import NOTIFICATION_HANDLERS
+from gateway.hl7.edge import start_hl7_listener
 from gateway.logs import adopt_server_loggers, configure_logging
 from gateway.metrics import configure_metrics, gateway_metrics
 from gateway.problems import EXCEPTION_HANDLERS
@@ -55,18 +60,22 @@ def create_app(
         # collection, which otherwise walks it all and stalls every request in flight.
         gc.collect()
         gc.freeze()
+        hl7 = await start_hl7_listener(runtime, metrics)
         stop = asyncio.Event()
         task = asyncio.create_task(background.run(stop))
         try:
             yield
         finally:
+            if hl7 is not None:
+                await hl7.aclose()
             stop.set()
             await asyncio.gather(task, return_exceptions=True)
             await runtime.close()
 
-    handlers = [*INTAKE_HANDLERS, *CASE_HANDLERS, *HEALTH_HANDLERS]
+    handlers = [*INTAKE_HANDLERS, *CASE_HANDLERS, *HEALTH_HANDLERS, *SUBSCRIPTION_HANDLERS]
+    handlers += WORK_ITEM_HANDLERS
     return Litestar(
-        route_handlers=handlers,
+        route_handlers=[*handlers, facade_router(settings), *NOTIFICATION_HANDLERS],
         lifespan=[lifespan],
         plugins=[auth],
         middleware=[request_tracing(metrics)],

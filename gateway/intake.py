@@ -8,7 +8,6 @@ committer writes them together, so the caller is answered only once all of them 
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -16,17 +15,21 @@ from typing import Any
 from canonical.cases import CasePayload, CaseType, payer_of
 from canonical.events import DomainEvent, case_created
 from canonical.status import CaseStatus
+from gateway.orchestration.decisions import decide, plan_case
 from gateway.phi import IdentifierHasher
 from gateway.store.ids import new_id
 from gateway.store.intake import IntakeRecord
 from gateway.store.records import (
     IdempotencyClaim,
+    JsonText,
     NewAuditEntry,
     NewCase,
     NewEvent,
     NewJob,
     NewMessage,
 )
+from policies.book import PolicyBook
+from policies.decision import PolicyDecision
 
 CANONICAL_JSON = "canonical-json"
 SEND_JOB = "case.send"
@@ -104,13 +107,10 @@ def fingerprint(body: bytes) -> str:
 
 
 def accepted_body(case_id: str, status: CaseStatus) -> bytes:
-    return json.dumps(
-        {
-            "id": case_id,
-            "status": status.value,
-            "links": {"self": f"/v1/cases/{case_id}", "events": f"/v1/cases/{case_id}/events"},
-        }
-    ).encode()
+    """The 202 body, the bytes `json.dumps` would give: formatted, since a ULID and a status
+    name need no escaping, and every accepted request pays for it."""
+    links = f'{{"self": "/v1/cases/{case_id}", "events": "/v1/cases/{case_id}/events"}}'
+    return f'{{"id": "{case_id}", "status": "{status.value}", "links": {links}}}'.encode()
 
 
 def accepted_case(
@@ -124,14 +124,28 @@ def accepted_case(
     hasher: IdentifierHasher,
     trace_context: dict[str, str],
     trace_id: str | None,
+    policies: PolicyBook | None = None,
+    decided: PolicyDecision | None = None,
 ) -> IntakeRecord:
+    """With `policies`, the case is decided in the same commit: a held case is created waiting
+    for a person (work items instead of a send job), any other is sent on the decision's route.
+    An edge that decided already (to know whether to open a case at all) passes that decision
+    as `decided`, and it is used as made."""
     now = datetime.now(UTC)
     case_id = new_id()
     payer = payer_of(payload)
     urgency = getattr(payload, "urgency", None)
-    event = event_record(
-        case_created(case_id, CaseStatus.draft, now, {"trace_id": trace_id} if trace_id else None)
-    )
+    decision = decided
+    if decision is None and policies is not None:
+        decision = decide(policies, case_type, payload, now)
+    plan = None
+    if decision is not None:
+        plan = plan_case(decision, case_id=case_id, tenant=caller.tenant, now=now)
+    status = CaseStatus.more_info_requested if plan and plan.held else CaseStatus.draft
+    facts: dict[str, Any] = {"trace_id": trace_id} if trace_id else {}
+    if plan is not None and plan.held:
+        facts.update(plan.held_facts())
+    event = event_record(case_created(case_id, status, now, facts or None))
     claim = None
     if idempotency_key is not None:
         claim = IdempotencyClaim(
@@ -139,7 +153,7 @@ def accepted_case(
             key=idempotency_key,
             fingerprint=fingerprint(raw),
             response_status=202,
-            response_body=accepted_body(case_id, CaseStatus.draft),
+            response_body=accepted_body(case_id, status),
         )
     return IntakeRecord(
         idempotency=claim,
@@ -147,18 +161,20 @@ def accepted_case(
             id=case_id,
             tenant=caller.tenant,
             type=case_type.value,
-            status=CaseStatus.draft.value,
+            status=status.value,
             payer_id=payer,
             urgency=urgency.value if urgency is not None else "standard",
-            payload=payload.model_dump(mode="json"),
+            payload=JsonText(payload.model_dump_json()),
             created_at=now,
         ),
         event=event,
-        job=NewJob(
+        job=None
+        if plan is not None and plan.held
+        else NewJob(
             kind=SEND_JOB,
             case_id=case_id,
             connector=None,
-            payload={},
+            payload=plan.send_payload() if plan else {},
             trace_context=trace_context,
             available_at=now,
         ),
@@ -172,6 +188,8 @@ def accepted_case(
             trace_id=trace_id,
             detail={"case_type": case_type.value},
         ),
+        policy=plan.policy if plan else None,
+        work_items=tuple(plan.work_items) if plan else (),
     )
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import weakref
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Protocol
 
 from opentelemetry import metrics
@@ -32,6 +32,13 @@ QUEUE_OLDEST_AGE = "casegate.outbox.oldest_age"
 CONNECTOR_DURATION = "casegate.connector.duration"
 CONNECTOR_ERRORS = "casegate.connector.errors"
 HTTP_SERVER_DURATION = "http.server.request.duration"
+WORK_QUEUE_SIZE = "casegate.work.queue_size"
+WORK_QUEUE_OLDEST_AGE = "casegate.work.oldest_age"
+WORK_QUEUE_OVERDUE = "casegate.work.sla_overdue"
+SLA_BREACHES = "casegate.sla.breaches"
+EVENT_DELIVERIES = "casegate.events.deliveries"
+EVENT_DELIVERY_LAG = "casegate.events.delivery_lag"
+EVENT_DEAD_LETTERS = "casegate.events.dead_letters"
 
 METRIC_ENDPOINT_VARIABLES = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT")
 # Seconds; connector calls run from a few milliseconds (a sandbox) to the 30 s of a slow payer.
@@ -52,12 +59,45 @@ class QueueSnapshot(Protocol):
         """(job kind, seconds the longest-waiting due job has waited) for each kind."""
 
 
+class WorkQueueSnapshot(Protocol):
+    """What the work-queue gauges read: per queue (a pack's queue name), the last sample."""
+
+    def queues(self) -> Iterable[tuple[str, int, float, int]]:
+        """(queue, open items, age of the oldest in seconds, items past their SLA deadline)."""
+
+
 class GatewayMetrics:
     """The instruments, made once per meter provider; see `gateway_metrics`."""
 
     def __init__(self, provider: MeterProvider) -> None:
         meter = provider.get_meter("casegate")
         self._snapshots: weakref.WeakSet[QueueSnapshot] = weakref.WeakSet()
+        self._work_queues: weakref.WeakSet[WorkQueueSnapshot] = weakref.WeakSet()
+        self._sla_breaches = meter.create_counter(
+            SLA_BREACHES, unit="{case}", description="Cases whose SLA deadline passed undecided."
+        )
+        for name, index, unit, description in (
+            (WORK_QUEUE_SIZE, 1, "{item}", "Open work items by queue."),
+            (WORK_QUEUE_OLDEST_AGE, 2, "s", "Age of the oldest open work item by queue."),
+            (WORK_QUEUE_OVERDUE, 3, "{item}", "Open work items past their SLA deadline."),
+        ):
+            meter.create_observable_gauge(
+                name, callbacks=[self._work_observer(index)], unit=unit, description=description
+            )
+        self._deliveries = meter.create_counter(
+            EVENT_DELIVERIES,
+            unit="{attempt}",
+            description="Event delivery attempts by outcome (delivered, retry, dead).",
+        )
+        self._delivery_lag = meter.create_histogram(
+            EVENT_DELIVERY_LAG,
+            unit="s",
+            description="From an event being owed to a subscriber to its delivery.",
+            explicit_bucket_boundaries_advisory=_LATENCY_BUCKETS,
+        )
+        self._event_dead = meter.create_counter(
+            EVENT_DEAD_LETTERS, unit="{event}", description="Event deliveries given up on."
+        )
         self._http_duration = meter.create_histogram(
             HTTP_SERVER_DURATION,
             unit="s",
@@ -132,6 +172,35 @@ class GatewayMetrics:
                     "error.type": error_type,
                 },
             )
+
+    def event_delivery(
+        self, event_type: str, subscription_id: str, outcome: str, lag_seconds: float | None
+    ) -> None:
+        """One delivery attempt; `lag_seconds` once delivered. Subscription ids are the
+        gateway's own opaque ids: a target URL can carry a customer's name or a token."""
+        labels = {"event.type": event_type, "subscription.id": subscription_id}
+        self._deliveries.add(1, {**labels, "outcome": outcome})
+        if lag_seconds is not None:
+            self._delivery_lag.record(lag_seconds, labels)
+        if outcome == "dead":
+            self._event_dead.add(1, labels)
+
+    def sla_breach(self, case_type: str, urgency: str) -> None:
+        self._sla_breaches.add(1, {"case.type": case_type, "urgency": urgency})
+
+    def watch_work_queues(self, snapshot: WorkQueueSnapshot) -> None:
+        self._work_queues.add(snapshot)
+
+    def unwatch_work_queues(self, snapshot: WorkQueueSnapshot) -> None:
+        self._work_queues.discard(snapshot)
+
+    def _work_observer(self, index: int) -> Callable[[CallbackOptions], Iterable[Observation]]:
+        def observe(_: CallbackOptions) -> Iterable[Observation]:
+            for snapshot in list(self._work_queues):
+                for sample in snapshot.queues():
+                    yield Observation(float(sample[index]), {"work.queue": sample[0]})
+
+        return observe
 
     def watch_queue(self, snapshot: QueueSnapshot) -> None:
         """Report this snapshot's samples in the queue gauges for as long as it lives."""

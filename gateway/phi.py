@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Mapping
+from typing import Any
 
 from canonical.cases import CasePayload, InvoiceExceptionRequest
 
@@ -26,3 +28,12 @@ class IdentifierHasher:
         return self.hash(
             payload.payer.id, payload.coverage.member_id, str(payload.patient.birth_date)
         )
+
+    def stored_patient_ref(self, payload: Mapping[str, Any]) -> str | None:
+        """`patient_ref` of a payload as stored (JSON), which holds for one kept with data
+        findings that the canonical model refuses (a PAS bundle's 9-digit NPI)."""
+        try:
+            parts = (payload["payer"]["id"], payload["coverage"]["member_id"])
+            return self.hash(*(str(p) for p in parts), str(payload["patient"]["birth_date"]))
+        except (KeyError, TypeError):
+            return None

@@ -13,6 +13,9 @@ from pydantic import ValidationError
 
 from canonical.cases import PAYLOAD_MODELS, CaseType
 from gateway.audit.entries import MESSAGE_REPLAY, admin_action
+from gateway.fhir.facade_replay import NotReplayable, is_facade_message, replay_facade
+from gateway.hl7.intake import WIRE_FORMAT as HL7_FORMAT
+from gateway.hl7.replay import replay_hl7
 from gateway.intake import CANONICAL_JSON, Caller, accepted_case
 from gateway.runtime import Runtime
 from gateway.store import audit, cases
@@ -37,6 +40,19 @@ async def replay_message(runtime: Runtime, message_id: str, operator: str) -> Re
         message = await cases.get_message(conn, runtime.store.cipher, message_id)
     if message is None or message.direction != "inbound" or message.error is None:
         raise ReplayError(f"no kept, refused inbound message {message_id}")
+    if message.format == HL7_FORMAT or is_facade_message(message.format):
+        try:
+            taken, case_id, errors = (
+                await replay_hl7(runtime, message, REPLAY_CLIENT)
+                if message.format == HL7_FORMAT
+                else await replay_facade(runtime, message)
+            )
+        except NotReplayable as exc:
+            raise ReplayError(str(exc)) from None
+        if taken == "still_invalid":
+            return ReplayOutcome(taken, None, errors)
+        await _mark_replayed(runtime, message.id, case_id, operator)
+        return ReplayOutcome(taken, case_id, [])
     kind, _, type_name = message.format.partition("/")
     if kind != CANONICAL_JSON or type_name not in CaseType.__members__:
         raise ReplayError(f"messages in format {message.format} cannot be replayed yet")
@@ -59,18 +75,25 @@ async def replay_message(runtime: Runtime, message_id: str, operator: str) -> Re
             hasher=runtime.hasher,
             trace_context={},
             trace_id=None,
+            policies=runtime.policies.book,
         )
     )
     if outcome.kind not in ("accepted", "replayed"):
         raise ReplayError(f"intake answered {outcome.kind}")
     case_id = str(json.loads(outcome.body)["id"])
+    await _mark_replayed(runtime, message.id, case_id, operator)
+    return ReplayOutcome(outcome.kind, case_id, [])
+
+
+async def _mark_replayed(
+    runtime: Runtime, message_id: str, case_id: str | None, operator: str
+) -> None:
     async with runtime.store.begin() as conn:
-        await cases.mark_message_replayed(conn, message.id, datetime.now(UTC))
+        await cases.mark_message_replayed(conn, message_id, datetime.now(UTC))
         entry = admin_action(
             operator=operator,
             action="E",
             event=MESSAGE_REPLAY,
-            detail={"message_id": message.id, "case_id": case_id},
+            detail={"message_id": message_id, "case_id": case_id},
         )
         await audit.append_audit(conn, [entry])
-    return ReplayOutcome(outcome.kind, case_id, [])

@@ -11,12 +11,14 @@ from litestar import Request
 
 from gateway.audit.writer import AuditWriter
 from gateway.dispatch.connector_pool import ConnectorPool
+from gateway.orchestration.packs import pack_directory, reload_packs
 from gateway.phi import IdentifierHasher
 from gateway.settings import Settings
 from gateway.store.cipher import load_data_key
 from gateway.store.engine import Store, open_store
 from gateway.store.intake import GroupCommitter
 from gateway.store.migrate import upgrade
+from policies.pack_directory import PackDirectory
 
 
 @dataclass
@@ -27,6 +29,7 @@ class Runtime:
     hasher: IdentifierHasher
     connectors: ConnectorPool
     audit: AuditWriter
+    policies: PackDirectory
 
     async def close(self) -> None:
         await self.committer.stop()
@@ -45,6 +48,8 @@ async def open_runtime(settings: Settings) -> Runtime:
     await committer.start()
     audit = AuditWriter(store)
     await audit.start()
+    policies = pack_directory(settings.policies)
+    await asyncio.to_thread(reload_packs, policies)
     return Runtime(
         settings=settings,
         store=store,
@@ -52,6 +57,7 @@ async def open_runtime(settings: Settings) -> Runtime:
         hasher=IdentifierHasher(data_key),
         connectors=ConnectorPool(settings),
         audit=audit,
+        policies=policies,
     )
 
 

@@ -63,3 +63,4 @@ def _load_builtin() -> None:
     from mappings.fhir_pas import conversion as fhir_pas_conversion  # noqa: F401, PLC0415
     from mappings.hl7v2 import conversion  # noqa: F401, PLC0415
     from mappings.x12 import conversion as x12_conversion  # noqa: F401, PLC0415
+    from mappings.x12 import conversion_outbound  # noqa: F401, PLC0415

@@ -67,7 +67,7 @@ class _Run:
         """The rows that fire for a line (or the case), and the values they were given."""
         values = {**self.shared, **(view.values if view else {}), **extra}
         rules = self.pack.tables[table]
-        hits = self.pack.engine.hits(table, self.pack.engine.line_facts(values))
+        hits = self.pack.engine.answer(table, self.pack.engine.line_facts(values))
         return [rules[position] for position in hits], values
 
     def record(

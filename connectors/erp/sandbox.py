@@ -11,17 +11,15 @@ variable ERP_SANDBOX_CLIENT_SECRET, and the purchase orders of `default_purchase
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any, Self
+from typing import Any
 
 from connectors.erp.sandbox_app import ErpRuntime, build_app
 from connectors.erp.sandbox_ledger import ErpLedger, PurchaseOrder
-from connectors.loopback import LoopbackServer
 from connectors.payer_rest.sandbox_auth import SandboxClient, TokenIssuer
-from connectors.sandbox import Fault
+from connectors.sandbox_kit import DEFAULT_HANG_SECONDS, DEFAULT_TOKEN_TTL_SECONDS, Hold
+from connectors.sandbox_server import LoopbackSandbox
 from connectors.secrets import SecretRef
 
 DEFAULT_CLIENT = SandboxClient(
@@ -59,7 +57,7 @@ def default_purchase_orders() -> list[PurchaseOrder]:
     ]
 
 
-class ErpSandbox:
+class ErpSandbox(LoopbackSandbox):
     """The fake ERP; also its own `SandboxControl`, in memory."""
 
     def __init__(
@@ -68,48 +66,21 @@ class ErpSandbox:
         purchase_orders: Sequence[PurchaseOrder] | None = None,
         *,
         port: int = 0,
-        hang_seconds: float = 30.0,
+        hang_seconds: float = DEFAULT_HANG_SECONDS,
     ) -> None:
         orders = list(purchase_orders if purchase_orders is not None else default_purchase_orders())
         self.ledger = ErpLedger(
             purchase_orders={order.number: order for order in orders},
             suppliers=frozenset(order.supplier_id for order in orders),
         )
-        self._runtime = ErpRuntime(self.ledger, TokenIssuer(list(clients), 300.0), hang_seconds)
-        self._server = LoopbackServer(
-            build_app(self._runtime), port=port, on_stop=self._runtime.released.set
+        hold = Hold(hang_seconds)
+        issuer = TokenIssuer(list(clients), DEFAULT_TOKEN_TTL_SECONDS)
+        super().__init__(
+            build_app(ErpRuntime(self.ledger, issuer, hold)), hold, self.ledger.faults, port=port
         )
-
-    @property
-    def base_url(self) -> str:
-        return self._server.base_url
 
     def odata_url(self) -> str:
         return f"{self.base_url}/odata/v4"
-
-    def start(self) -> str:
-        self._runtime.released.clear()
-        return self._server.start()
-
-    def bind(self) -> str:
-        return self._server.bind()
-
-    def run(self) -> None:
-        """Serve in this (main) thread until interrupted."""
-        self._server.run()
-
-    def stop(self) -> None:
-        self._server.stop()
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def inject(self, fault: Fault, count: int = 1, *, retry_after: int = 1) -> None:
-        self.ledger.inject(fault, count, retry_after)
 
     def effects(self, key: str | None = None) -> int:
         return self.ledger.effects(key)
@@ -127,11 +98,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     args = parser.parse_args(argv)
-    sandbox = ErpSandbox(port=args.port)
-    base_url = sandbox.bind()
-    sys.stdout.write(json.dumps({"base_url": base_url}) + "\n")
-    sys.stdout.flush()
-    sandbox.run()
+    ErpSandbox(port=args.port).run_announced()
 
 
 if __name__ == "__main__":

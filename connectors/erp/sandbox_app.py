@@ -8,25 +8,22 @@ so a connector that forgets to search before posting fails its tests.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
-import threading
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import unquote
 
 from litestar import Litestar, Request, Response, get, post
-from litestar.params import FromPath, FromQuery
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from litestar.params import FromPath
 
 from connectors.erp.sandbox_ledger import ErpLedger, Rejected
-from connectors.payer_rest.sandbox_auth import TokenIssuer, TokenRefused
+from connectors.payer_rest.sandbox_auth import TokenIssuer
 from connectors.sandbox import Fault
+from connectors.sandbox_kit import API, Hold, echo, misbehave
+from connectors.sandbox_server import Controls, control_handlers, json_response, token_handler
 
 ODATA = "/odata/v4"
-ECHO_LIMIT = 2000
 _ODATA_SETS = {
     "RequisitionCheckpoints": "requisition_checkpoints",
     "ScheduleUpdates": "schedule_updates",
@@ -60,36 +57,16 @@ def _converted(value: Any, rename: Any) -> Any:
     return value
 
 
-class FaultOrder(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    fault: Fault
-    count: int = Field(default=1, ge=1, le=1_000_000)
-    retry_after: int = Field(default=1, ge=0, le=3600)
-
-
 @dataclass
 class ErpRuntime:
     ledger: ErpLedger
     issuer: TokenIssuer
-    hang_seconds: float
-    released: threading.Event = field(default_factory=threading.Event)
+    hold: Hold
     odata_serial: int = 0
-
-    async def hang(self) -> None:
-        deadline = time.monotonic() + self.hang_seconds
-        # Polled: `released` is set from the thread that stops the sandbox.
-        while time.monotonic() < deadline and not self.released.is_set():  # noqa: ASYNC110
-            await asyncio.sleep(0.05)
 
 
 def _json(status: int, body: object, headers: dict[str, str] | None = None) -> Response[bytes]:
-    return Response(
-        json.dumps(body).encode(),
-        status_code=status,
-        media_type="application/json",
-        headers=headers,
-    )
+    return json_response(status, body, headers)
 
 
 def _odata_error(
@@ -101,26 +78,29 @@ def _odata_error(
     return _json(status, {"error": error})
 
 
-async def _misbehave(
-    runtime: ErpRuntime, fault: Fault, retry_after: int, body: bytes
-) -> Response[bytes]:
-    # The 400 and 200 faults echo the request, as careless ERPs do, to catch a connector that
-    # copies answers into its error text.
-    echo = body[:ECHO_LIMIT].decode("utf-8", errors="replace")
-    if fault in (Fault.timeout, Fault.lost_response):
-        await runtime.hang()
+class _ErpFaults:
+    """The faults as an ERP's OData service shows them."""
+
+    def unavailable(self) -> Response[bytes]:
         return _odata_error(503, "Unavailable", "service unavailable")
-    if fault is Fault.rate_limited:
+
+    def rate_limited(self, retry_after: int) -> Response[bytes]:
         return _json(429, {"error": {"code": "TooManyRequests"}}, {"Retry-After": str(retry_after)})
-    if fault is Fault.unavailable:
-        return _odata_error(503, "Unavailable", "service unavailable")
-    if fault is Fault.bad_request:
-        return _odata_error(400, "BadRequest", f"cannot process: {echo}")
-    if fault is Fault.unauthorized:
+
+    def bad_request(self, body: bytes) -> Response[bytes]:
+        return _odata_error(400, "BadRequest", f"cannot process: {echo(body)}")
+
+    def unauthorized(self) -> Response[bytes]:
         return _json(401, {"error": "invalid_token"}, {"WWW-Authenticate": "Bearer"})
-    if fault is Fault.malformed:
+
+    def malformed(self, body: bytes) -> Response[bytes]:
         return Response(b'{"Id": "' + body[:200], status_code=200, media_type="application/json")
-    return _json(200, {"status": "MAYBE", "echo": echo})
+
+    def off_contract(self, body: bytes) -> Response[bytes]:
+        return _json(200, {"status": "MAYBE", "echo": echo(body)})
+
+
+FAULTS = _ErpFaults()
 
 
 async def _guarded(
@@ -128,11 +108,11 @@ async def _guarded(
 ) -> Response[bytes] | None:
     """A queued fault or a refused token answers instead of the route. A lost response acts
     first: it is left on the request for `_acted` to apply once the route has acted."""
-    queued = runtime.ledger.take_fault()
+    queued = runtime.ledger.faults.take()
     if queued is not None and queued.fault is not Fault.lost_response:
-        return await _misbehave(runtime, queued.fault, queued.retry_after, body)
+        return await misbehave(FAULTS, runtime.hold, queued, body)
     if not runtime.issuer.is_valid(request.headers.get("authorization")):
-        return _json(401, {"error": "invalid_token"}, {"WWW-Authenticate": "Bearer"})
+        return FAULTS.unauthorized()
     if queued is not None:
         request.state.lost = queued
     return None
@@ -143,7 +123,7 @@ async def _acted(
 ) -> Response[bytes]:
     lost = getattr(request.state, "lost", None)
     if lost is not None:
-        return await _misbehave(runtime, lost.fault, lost.retry_after, b"")
+        return await misbehave(FAULTS, runtime.hold, lost, b"")
     return answer
 
 
@@ -269,35 +249,17 @@ def _rest_handlers(runtime: ErpRuntime) -> list[Any]:
 def _control_handlers(runtime: ErpRuntime) -> list[Any]:
     ledger, issuer = runtime.ledger, runtime.issuer
 
-    @post("/oauth/token", status_code=200)
-    async def token(request: Request[Any, Any, Any]) -> Response[bytes]:
-        form = dict(parse_qsl((await request.body()).decode("utf-8", errors="replace")))
-        token_url = f"{request.url.scheme}://{request.url.netloc}/oauth/token"
-        try:
-            answer = issuer.issue(form, request.headers.get("authorization"), token_url)
-        except TokenRefused as refused:
-            return _json(refused.status, {"error": refused.error})
-        return Response(answer, status_code=200, media_type="application/json")
-
-    @get("/_sandbox/effects")
-    async def effects(key: FromQuery[str | None] = None) -> Response[bytes]:
-        return _json(200, {"effects": ledger.effects(key)})
-
-    @post("/_sandbox/faults", status_code=200)
-    async def faults(request: Request[Any, Any, Any]) -> Response[bytes]:
-        try:
-            order = FaultOrder.model_validate_json(await request.body())
-        except ValidationError:
-            return _json(400, {"errors": [{"field": "body", "message": "not a fault order"}]})
-        ledger.inject(order.fault, order.count, order.retry_after)
-        return Response(b"", status_code=204)
-
-    @post("/_sandbox/reset", status_code=200)
-    async def reset() -> Response[bytes]:
-        ledger.reset()
-        return Response(b"", status_code=204)
-
-    return [token, effects, faults, reset]
+    token = token_handler("/oauth/token", issuer.issue)
+    controls = Controls(
+        report=lambda key: {"effects": ledger.effects(key)},
+        faults=ledger.faults,
+        reset=ledger.reset,
+        refuse=lambda _: _json(
+            400, {"errors": [{"field": "body", "message": "not a fault order"}]}
+        ),
+        targets=frozenset({API}),
+    )
+    return [token, *control_handlers(controls)]
 
 
 def _odata_read(ledger: ErpLedger, resource: str, query: Any) -> Response[bytes]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from connectors.sandbox import Fault
+from connectors.sandbox_kit import FaultQueue
 
 COLLECTIONS = (
     "requisition_checkpoints",
@@ -56,13 +56,6 @@ class Rejected(Exception):
 
 
 @dataclass
-class _QueuedFault:
-    fault: Fault
-    remaining: int
-    retry_after: int
-
-
-@dataclass
 class _Posting:
     collection: str
     document: dict[str, Any]
@@ -75,30 +68,16 @@ class ErpLedger:
     suppliers: frozenset[str]
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _postings: dict[str, _Posting] = field(default_factory=dict)
-    _faults: list[_QueuedFault] = field(default_factory=list)
+    faults: FaultQueue = field(default_factory=FaultQueue)
     requisitions: dict[str, str] = field(default_factory=dict)
     gl_entries: list[dict[str, Any]] = field(default_factory=list)
 
     def reset(self) -> None:
         with self._lock:
             self._postings.clear()
-            self._faults.clear()
             self.requisitions.clear()
             self.gl_entries.clear()
-
-    def inject(self, fault: Fault, count: int, retry_after: int = 1) -> None:
-        with self._lock:
-            self._faults.append(_QueuedFault(fault, count, retry_after))
-
-    def take_fault(self) -> _QueuedFault | None:
-        with self._lock:
-            if not self._faults:
-                return None
-            queued = self._faults[0]
-            queued.remaining -= 1
-            if queued.remaining <= 0:
-                self._faults.pop(0)
-            return queued
+        self.faults.clear()
 
     def post(self, collection: str, key: str, document: dict[str, Any]) -> dict[str, Any]:
         """Validate and store; the same key again answers the stored document, unchanged."""

@@ -5,7 +5,13 @@ is the handler's, which the listener is given.
 """
 
 from connectors.hl7v2_mllp.allow import AllowedSender
-from connectors.hl7v2_mllp.client import AckTimeout, MllpClient, MllpClientError, NotConnected
+from connectors.hl7v2_mllp.client import (
+    AckTimeout,
+    MllpClient,
+    MllpClientError,
+    NotConnected,
+    TlsRefused,
+)
 from connectors.hl7v2_mllp.config import Hl7v2MllpConfig
 from connectors.hl7v2_mllp.connector import NOTIFY, DecisionNotice, Hl7v2MllpConnector
 from connectors.hl7v2_mllp.framing import (
@@ -35,6 +41,7 @@ __all__ = [
     "MllpReader",
     "NotConnected",
     "Peer",
+    "TlsRefused",
     "TruncatedFrame",
     "client_tls_context",
     "frame",

@@ -12,7 +12,12 @@ import asyncio
 import contextlib
 import ssl
 
-from connectors.hl7v2_mllp.framing import DEFAULT_MAX_MESSAGE_BYTES, MllpReader, write_message
+from connectors.hl7v2_mllp.framing import (
+    DEFAULT_MAX_MESSAGE_BYTES,
+    FramingError,
+    MllpReader,
+    write_message,
+)
 from mappings.hl7v2 import Hl7CodecError, header_of, parse
 
 
@@ -28,6 +33,10 @@ class AckTimeout(MllpClientError):
 
 class NotConnected(MllpClientError):
     """The listener could not be reached or closed the connection."""
+
+
+class TlsRefused(NotConnected):
+    """The TLS handshake failed: one side refused the other's certificate (or lack of one)."""
 
 
 class MllpClient:
@@ -70,10 +79,39 @@ class MllpClient:
                     ssl=self._tls,
                     server_hostname=self._server_hostname if self._tls else None,
                 )
+        except ssl.SSLError as exc:
+            raise TlsRefused(f"the TLS handshake failed ({type(exc).__name__})") from None
         except (OSError, TimeoutError) as exc:
             raise NotConnected(f"cannot connect to the listener ({type(exc).__name__})") from None
         self._reader = MllpReader(reader, self._max_bytes)
         self._writer = writer
+
+    async def probe(self, settle_seconds: float = 0.2) -> None:
+        """Connect and wait briefly for the listener to drop us, sending nothing.
+
+        Under TLS 1.3 a listener refuses a client certificate only after the handshake has
+        completed on the client's side, so a refusal shows as an alert on the first read.
+        """
+        await self.connect()
+        assert self._reader is not None
+        try:
+            async with asyncio.timeout(settle_seconds):
+                closed = await self._reader.read_message() is None
+        except TimeoutError:
+            return
+        except ssl.SSLError as exc:
+            await self.aclose()
+            raise TlsRefused(
+                f"the listener refused the connection ({type(exc).__name__})"
+            ) from None
+        except (ConnectionError, FramingError):
+            closed = True
+        if closed:
+            await self.aclose()
+            if self._tls is not None:
+                # A listener drops a fresh TLS client at once only for its certificate.
+                raise TlsRefused("the listener closed the TLS connection at once")
+            raise NotConnected("the listener closed the connection")
 
     async def send(self, message: bytes) -> bytes:
         """The ACK answering `message` (its MSA-2 is the message's MSH-10).
@@ -95,10 +133,15 @@ class MllpClient:
                     return await self._ack_for(control_id)
                 except TimeoutError:
                     continue
+                except ssl.SSLError as exc:
+                    await self.aclose()
+                    raise TlsRefused(f"the listener refused us ({type(exc).__name__})") from None
                 except ConnectionError:
                     await self.aclose()
                     if attempt == self._resends:
                         raise NotConnected("the listener closed the connection") from None
+            # The listener is stuck on this message: a later one must not queue behind it.
+            await self.aclose()
             raise AckTimeout(self._resends + 1)
 
     async def _ack_for(self, control_id: str) -> bytes:

@@ -24,8 +24,14 @@ from connectors.contract import (
     ConnectorRequest,
     ConnectorResponse,
 )
-from connectors.errors import PermanentError, ProtocolError, TransientError, located_problems
-from connectors.hl7v2_mllp.client import AckTimeout, MllpClient, NotConnected
+from connectors.errors import (
+    AuthError,
+    PermanentError,
+    ProtocolError,
+    TransientError,
+    located_problems,
+)
+from connectors.hl7v2_mllp.client import AckTimeout, MllpClient, NotConnected, TlsRefused
 from connectors.hl7v2_mllp.config import Hl7v2MllpConfig
 from connectors.hl7v2_mllp.framing import FramingError
 from mappings.hl7v2 import Addressing, Hl7CodecError, decision_message, parse
@@ -72,8 +78,11 @@ class Hl7v2MllpConnector:
         )
 
     async def check(self) -> None:
+        """Connect (and, under TLS, learn whether our certificate was taken); sends nothing."""
         try:
-            await self._client.connect()
+            await self._client.probe()
+        except TlsRefused as exc:
+            raise AuthError(str(exc)) from None
         except NotConnected as exc:
             raise TransientError(str(exc)) from None
 
@@ -96,13 +105,15 @@ class Hl7v2MllpConnector:
             ack = await self._client.send(message)
         except AckTimeout as exc:
             raise TransientError(str(exc), wire_request=message) from None
+        except TlsRefused as exc:
+            raise AuthError(str(exc), wire_request=message) from None
         except NotConnected as exc:
             raise TransientError(str(exc), wire_request=message) from None
         except FramingError as exc:
             raise ProtocolError(f"the ACK is not readable MLLP ({type(exc).__name__})") from None
         _classify(ack, message)
         return ConnectorResponse(
-            decision=None,
+            decision=notice.decision,  # the decision the EHR now holds
             wire_format=WIRE_FORMAT,
             wire_request=message,
             wire_response=ack,

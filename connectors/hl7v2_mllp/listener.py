@@ -3,7 +3,8 @@
 The handler decides what a message means and returns the ACK to send; the gateway's handler
 returns only after its commit, so an ACK on the wire always means the message is durable. The
 listener itself answers only when the handler never got the message (sender not allowed, frame
-too large) or failed (an HL7 error it raised, or anything else: an AR/CR so the sender resends).
+too large without a `too_large` handler) or failed (an HL7 error it raised, or anything else: an
+AR/CR so the sender resends).
 Logs carry the peer, counts and sizes, never message content.
 """
 
@@ -48,6 +49,9 @@ class Peer:
 
 
 Handler = Callable[[bytes, Peer], Awaitable[bytes]]
+TooLargeHandler = Callable[[bytes, int, Peer], Awaitable[bytes]]
+"""Given the first bytes of a skipped over-large frame and its size, returns the reject to send
+(the gateway's keeps those bytes with the error first)."""
 
 
 class MllpListener:
@@ -62,6 +66,7 @@ class MllpListener:
         idle_timeout_seconds: float = 300.0,
         max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
         ack_sender: Sender | None = None,
+        too_large: TooLargeHandler | None = None,
     ) -> None:
         """`allowed=None` takes every sender; an empty sequence takes none."""
         if idle_timeout_seconds <= 0:
@@ -74,6 +79,7 @@ class MllpListener:
         self._idle = idle_timeout_seconds
         self._max_bytes = max_message_bytes
         self._sender = ack_sender or Sender()
+        self._too_large = too_large
         self._server: asyncio.Server | None = None
         self._connections: set[asyncio.Task[None]] = set()
         self.stray_bytes = 0
@@ -143,7 +149,11 @@ class MllpListener:
                     message = await frames.read_message()
             except FrameTooLarge as exc:
                 logger.warning("mllp frame of %d bytes from %s refused", exc.size, peer.host)
-                await write_message(writer, too_large_ack(exc.head, self._sender))
+                if self._too_large is not None:
+                    answer = await self._too_large(exc.head, exc.size, peer)
+                else:
+                    answer = too_large_ack(exc.head, self._sender)
+                await write_message(writer, answer)
                 continue
             if message is None:
                 return

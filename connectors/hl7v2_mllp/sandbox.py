@@ -21,7 +21,10 @@ from pathlib import Path
 
 from connectors.hl7v2_mllp.acks import control_id as fresh_control_id
 from connectors.hl7v2_mllp.client import AckTimeout, MllpClient
+from connectors.hl7v2_mllp.connector import control_id
 from connectors.hl7v2_mllp.listener import MllpListener, Peer
+from connectors.sandbox import Fault
+from connectors.sandbox_kit import FaultQueue
 from mappings.hl7v2 import (
     AckMode,
     ErrorCode,
@@ -138,7 +141,20 @@ class Answer(StrEnum):
     error = "error"
     reject = "reject"
     garbage = "garbage"
-    silence = "silence"
+    silence = "silence"  # never answers, and does not act on the message
+    no_msa = "no_msa"  # an HL7 answer that is no ACK
+    lost = "lost"  # acts on the message, then never answers
+
+
+# The kit's faults as an EHR's MLLP interface shows them (it has no credentials or rate limits).
+FAULT_ANSWERS: dict[Fault, Answer] = {
+    Fault.timeout: Answer.silence,
+    Fault.unavailable: Answer.reject,
+    Fault.bad_request: Answer.error,
+    Fault.malformed: Answer.garbage,
+    Fault.off_contract: Answer.no_msa,
+    Fault.lost_response: Answer.lost,
+}
 
 
 @dataclass(frozen=True)
@@ -165,7 +181,31 @@ class StatusReceiver:
         self._slow_first = slow_first
         self._slow_seconds = slow_seconds
         self.received: list[Received] = []
+        self.acted: Counter[str] = Counter()
+        self._faults = FaultQueue()
         self.listener = MllpListener(self._handle, tls=tls)
+
+    @property
+    def base_url(self) -> str:
+        return f"mllp://127.0.0.1:{self.listener.port}"
+
+    def inject(self, fault: Fault, count: int = 1) -> None:
+        """The next `count` messages are answered as `fault` shows on MLLP."""
+        if fault not in FAULT_ANSWERS:
+            raise ValueError(f"an MLLP interface cannot show {fault}")
+        self._faults.inject(fault, count)
+
+    def effects(self, key: str | None = None) -> int:
+        """Distinct messages acted on (an EHR applies one MSH-10 once); with the idempotency key
+        of a notice, whether the message it became was acted on."""
+        if key is None:
+            return len(self.acted)
+        return 1 if control_id(key) in self.acted else 0
+
+    def reset(self) -> None:
+        self.received.clear()
+        self.acted.clear()
+        self._faults.clear()
 
     @property
     def duplicates(self) -> Counter[str]:
@@ -184,14 +224,20 @@ class StatusReceiver:
         self.received.append(Received(header.value(10) if header else "", message, peer))
         if len(self.received) <= self._slow_first:
             await asyncio.sleep(self._slow_seconds)
-        if self.answer is Answer.silence:
+        queued = self._faults.take()
+        answer = FAULT_ANSWERS[queued.fault] if queued is not None else self.answer
+        if answer in (Answer.accept, Answer.lost):
+            self.acted[self.received[-1].control_id] += 1
+        if answer in (Answer.silence, Answer.lost):
             await asyncio.Event().wait()
-        if self.answer is Answer.garbage:
+        if answer is Answer.garbage:
             return b"this is not an ACK"
+        if answer is Answer.no_msa:
+            return serialize(Message((Segment.of("MSH", "|", "^~\\&", "EHR"),)))
         issues: tuple[Issue, ...] = ()
-        if self.answer is Answer.error:
+        if answer is Answer.error:
             issues = (Issue(Location("ORC", 3, 1, 2), ErrorCode.required_field_missing, "no"),)
-        elif self.answer is Answer.reject:
+        elif answer is Answer.reject:
             issues = (Issue(Location(), ErrorCode.unsupported_message_type, "not taken here"),)
         return acknowledge(
             header,

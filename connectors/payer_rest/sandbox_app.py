@@ -6,58 +6,31 @@ load test of the gateway measures the gateway, not the fake payer.
 
 from __future__ import annotations
 
-import asyncio
-import json
-import threading
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl
 
 from litestar import Litestar, Request, Response, get, post
-from litestar.params import FromPath, FromQuery
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from litestar.params import FromPath
 
-from connectors.payer_rest.sandbox_auth import TokenIssuer, TokenRefused
-from connectors.payer_rest.sandbox_ledger import IdempotencyConflict, PayerLedger
+from connectors.payer_rest.sandbox_auth import TokenIssuer
+from connectors.payer_rest.sandbox_ledger import PayerLedger
 from connectors.payer_rest.sandbox_rules import SubmissionError
 from connectors.sandbox import Fault
+from connectors.sandbox_kit import Hold, IdempotencyConflict, echo, misbehave
+from connectors.sandbox_server import TokenFaults, json_response, payer_controls, token_handler
 
 SUBMIT_PATH = "/v1/prior-auth-requests"
-ECHO_LIMIT = 2000
-
-
-class FaultOrder(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    fault: Fault
-    count: int = Field(default=1, ge=1, le=1_000_000)
-    target: str = Field(default="api", pattern="^(api|token)$")
-    retry_after: int = Field(default=1, ge=0, le=3600)
 
 
 @dataclass
 class SandboxRuntime:
     ledger: PayerLedger
     issuer: TokenIssuer
-    hang_seconds: float
-    released: threading.Event = field(default_factory=threading.Event)
-
-    async def hang(self) -> None:
-        """Hold the request past any client timeout, but let go at once when stopping."""
-        deadline = time.monotonic() + self.hang_seconds
-        # Polled: `released` is set from another thread (the one stopping the sandbox).
-        while time.monotonic() < deadline and not self.released.is_set():  # noqa: ASYNC110
-            await asyncio.sleep(0.05)
+    hold: Hold
 
 
 def _json(status: int, body: object, headers: dict[str, str] | None = None) -> Response[bytes]:
-    return Response(
-        json.dumps(body).encode(),
-        status_code=status,
-        media_type="application/json",
-        headers=headers,
-    )
+    return json_response(status, body, headers)
 
 
 def _error(status: int, code: str, message: str | None = None) -> Response[bytes]:
@@ -65,34 +38,41 @@ def _error(status: int, code: str, message: str | None = None) -> Response[bytes
     return _json(status, {"error": detail})
 
 
-async def _misbehave(
-    runtime: SandboxRuntime, fault: Fault, retry_after: int, body: bytes
-) -> Response[bytes]:
-    # bad_request and the 200 faults echo the request, as careless real payers do, so a
-    # connector that copies response bodies into its errors is caught leaking PHI.
-    echo = body[:ECHO_LIMIT].decode("utf-8", errors="replace")
-    if fault in (Fault.timeout, Fault.lost_response):
-        await runtime.hang()
+class _RestFaults:
+    """The faults as a JSON REST payer shows them."""
+
+    def unavailable(self) -> Response[bytes]:
         return _error(503, "unavailable")
-    if fault is Fault.rate_limited:
+
+    def rate_limited(self, retry_after: int) -> Response[bytes]:
         return _json(429, {"error": {"code": "rate_limited"}}, {"Retry-After": str(retry_after)})
-    if fault is Fault.unavailable:
-        return _error(503, "unavailable")
-    if fault is Fault.bad_request:
-        return _error(400, "invalid_request", f"rejected request: {echo}")
-    if fault is Fault.unauthorized:
+
+    def bad_request(self, body: bytes) -> Response[bytes]:
+        return _error(400, "invalid_request", f"rejected request: {echo(body)}")
+
+    def unauthorized(self) -> Response[bytes]:
         return _json(401, {"error": "invalid_token"}, {"WWW-Authenticate": "Bearer"})
-    if fault is Fault.malformed:
+
+    def malformed(self, body: bytes) -> Response[bytes]:
         return Response(
             b'{"status": "APPROVED", "echo": "' + body[:200],
             status_code=200,
             media_type="application/json",
         )
-    return _json(200, {"status": "MAYBE", "echo": echo})
+
+    def off_contract(self, body: bytes) -> Response[bytes]:
+        return _json(200, {"status": "MAYBE", "echo": echo(body)})
+
+
+FAULTS = _RestFaults()
+
+
+def _refuse_order(fields: str) -> Response[bytes]:
+    return _error(400, "invalid_fault", f"check: {fields}")
 
 
 def build_app(runtime: SandboxRuntime) -> Litestar:
-    ledger, issuer = runtime.ledger, runtime.issuer
+    ledger, issuer, hold = runtime.ledger, runtime.issuer, runtime.hold
 
     def authorized(request: Request[Any, Any, Any]) -> bool:
         return issuer.is_valid(request.headers.get("authorization"))
@@ -100,24 +80,7 @@ def build_app(runtime: SandboxRuntime) -> Litestar:
     def unauthorized() -> Response[bytes]:
         return _json(401, {"error": "invalid_token"}, {"WWW-Authenticate": "Bearer"})
 
-    @post("/oauth/token", status_code=200)
-    async def token(request: Request[Any, Any, Any]) -> Response[bytes]:
-        body = await request.body()
-        queued = ledger.take_fault("token")
-        if queued is not None:
-            return await _misbehave(runtime, queued.fault, queued.retry_after, body)
-        form = dict(parse_qsl(body.decode("utf-8", errors="replace")))
-        token_url = f"{request.url.scheme}://{request.url.netloc}/oauth/token"
-        try:
-            answer = issuer.issue(form, request.headers.get("authorization"), token_url)
-        except TokenRefused as refused:
-            return _json(refused.status, {"error": refused.error})
-        return Response(
-            answer,
-            status_code=200,
-            media_type="application/json",
-            headers={"Cache-Control": "no-store"},
-        )
+    token = token_handler("/oauth/token", issuer.issue, TokenFaults(ledger.faults, FAULTS, hold))
 
     @get("/v1/status")
     async def status(request: Request[Any, Any, Any]) -> Response[bytes]:
@@ -126,9 +89,9 @@ def build_app(runtime: SandboxRuntime) -> Litestar:
     @post(SUBMIT_PATH, status_code=200)
     async def submit(request: Request[Any, Any, Any]) -> Response[bytes]:
         body = await request.body()
-        queued = ledger.take_fault("api")
+        queued = ledger.faults.take()
         if queued is not None and queued.fault is not Fault.lost_response:
-            return await _misbehave(runtime, queued.fault, queued.retry_after, body)
+            return await misbehave(FAULTS, hold, queued, body)
         if not authorized(request):
             return unauthorized()
         key = request.headers.get("idempotency-key")
@@ -141,14 +104,14 @@ def build_app(runtime: SandboxRuntime) -> Litestar:
         except IdempotencyConflict:
             return _error(422, "idempotency_key_reused")
         if queued is not None:
-            return await _misbehave(runtime, queued.fault, queued.retry_after, body)
+            return await misbehave(FAULTS, hold, queued, body)
         return Response(answer, status_code=200, media_type="application/json")
 
     @get(SUBMIT_PATH + "/{reference:str}")
     async def inquire(request: Request[Any, Any, Any], reference: FromPath[str]) -> Response[bytes]:
-        queued = ledger.take_fault("api")
+        queued = ledger.faults.take()
         if queued is not None:
-            return await _misbehave(runtime, queued.fault, queued.retry_after, b"")
+            return await misbehave(FAULTS, hold, queued, b"")
         if not authorized(request):
             return unauthorized()
         answer = ledger.inquire(reference)
@@ -156,30 +119,14 @@ def build_app(runtime: SandboxRuntime) -> Litestar:
             return _error(404, "not_found")
         return Response(answer, status_code=200, media_type="application/json")
 
-    @get("/_sandbox/effects")
-    async def effects(key: FromQuery[str | None] = None) -> Response[bytes]:
-        if key is not None:
-            return _json(200, ledger.effects_of(key))
-        return _json(200, ledger.report(issuer.issued))
-
-    @post("/_sandbox/faults", status_code=200)
-    async def faults(request: Request[Any, Any, Any]) -> Response[bytes]:
-        try:
-            order = FaultOrder.model_validate_json(await request.body())
-        except ValidationError as exc:
-            fields = ", ".join(sorted({str(e["loc"][0]) for e in exc.errors() if e["loc"]}))
-            return _error(400, "invalid_fault", f"check: {fields or 'the body'}")
-        ledger.inject(order.fault, order.count, order.target, order.retry_after)
-        return Response(b"", status_code=204)
-
-    @post("/_sandbox/reset", status_code=200)
-    async def reset() -> Response[bytes]:
-        ledger.reset()
-        issuer.reset_count()
-        return Response(b"", status_code=204)
-
     return Litestar(
-        route_handlers=[token, status, submit, inquire, effects, faults, reset],
+        route_handlers=[
+            token,
+            status,
+            submit,
+            inquire,
+            *payer_controls(ledger, issuer, _refuse_order),
+        ],
         openapi_config=None,
         logging_config=None,
         debug=False,

@@ -12,7 +12,7 @@ import hashlib
 import json
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from canonical.decisions import Decision, DecisionOutcome
@@ -24,15 +24,8 @@ from connectors.payer_rest.sandbox_rules import (
     first_match,
     read_submission,
 )
-from connectors.sandbox import Fault
+from connectors.sandbox_kit import EffectLog, FaultQueue
 from mappings.payer_rest import render_decision
-
-
-@dataclass
-class _Effect:
-    body_digest: bytes
-    answer: bytes
-    duplicates: int = 0
 
 
 @dataclass
@@ -46,14 +39,6 @@ class _Case:
 
 
 @dataclass
-class _QueuedFault:
-    fault: Fault
-    remaining: int
-    target: str
-    retry_after: int
-
-
-@dataclass
 class Totals:
     requests: int = 0
     effects: int = 0
@@ -61,9 +46,14 @@ class Totals:
     inquiries: int = 0
     by_request: dict[str, int] = field(default_factory=dict)
 
-
-class IdempotencyConflict(Exception):
-    """The key was used before with a different body (the IETF draft's 422)."""
+    def report(self, token_requests: int, effects: EffectLog) -> dict[str, Any]:
+        """What `GET /_sandbox/effects` answers: totals, per key and per request."""
+        counts = {name: n for name, n in asdict(self).items() if name != "by_request"}
+        return {
+            "totals": counts | {"token_requests": token_requests},
+            "keys": effects.by_key(),
+            "requests": dict(self.by_request),
+        }
 
 
 class PayerLedger:
@@ -72,9 +62,9 @@ class PayerLedger:
     def __init__(self, rules: list[Rule]) -> None:
         self._rules = rules
         self._lock = threading.Lock()
-        self._effects: dict[str, _Effect] = {}
+        self._effects = EffectLog()
         self._cases: dict[str, _Case] = {}
-        self._faults: list[_QueuedFault] = []
+        self.faults = FaultQueue()
         self._totals = Totals()
         self._serial = 0
 
@@ -82,22 +72,8 @@ class PayerLedger:
         with self._lock:
             self._effects.clear()
             self._cases.clear()
-            self._faults.clear()
             self._totals = Totals()
-
-    def inject(self, fault: Fault, count: int, target: str = "api", retry_after: int = 1) -> None:
-        with self._lock:
-            self._faults.append(_QueuedFault(fault, count, target, retry_after))
-
-    def take_fault(self, target: str) -> _QueuedFault | None:
-        with self._lock:
-            for queued in self._faults:
-                if queued.target == target:
-                    queued.remaining -= 1
-                    if queued.remaining <= 0:
-                        self._faults.remove(queued)
-                    return queued
-        return None
+        self.faults.clear()
 
     def submit(self, key: str, body: bytes) -> bytes:
         """The answer to a submission: adjudicated once per key, replayed after that.
@@ -105,16 +81,13 @@ class PayerLedger:
         Raises `SubmissionError` for a body the payer cannot read, `IdempotencyConflict` for a
         reused key with another body.
         """
-        digest = hashlib.sha256(body).digest()
+        digest = hashlib.sha256(body).hexdigest()
         with self._lock:
             self._totals.requests += 1
-            known = self._effects.get(key)
+            known = self._effects.replay(key, digest)
             if known is not None:
-                if known.body_digest != digest:
-                    raise IdempotencyConflict
-                known.duplicates += 1
                 self._totals.duplicates += 1
-                return known.answer
+                return known
             submission = read_submission(_json(body))
             rule = first_match(self._rules, submission)
             self._serial += 1
@@ -125,7 +98,7 @@ class PayerLedger:
                 submission, rule, auth_number, decision, pended_at=time.monotonic()
             )
             answer = _encode(decision, submission.request_id)
-            self._effects[key] = _Effect(digest, answer)
+            self._effects.record(key, digest, answer)
             self._totals.effects += 1
             by_request = self._totals.by_request
             by_request[submission.request_id] = by_request.get(submission.request_id, 0) + 1
@@ -148,30 +121,11 @@ class PayerLedger:
 
     def effects_of(self, key: str) -> dict[str, Any]:
         with self._lock:
-            effect = self._effects.get(key)
-            return {
-                "key": key,
-                "effects": 0 if effect is None else 1,
-                "duplicates": 0 if effect is None else effect.duplicates,
-            }
+            return self._effects.of(key)
 
     def report(self, token_requests: int) -> dict[str, Any]:
         with self._lock:
-            totals = self._totals
-            return {
-                "totals": {
-                    "requests": totals.requests,
-                    "effects": totals.effects,
-                    "duplicates": totals.duplicates,
-                    "inquiries": totals.inquiries,
-                    "token_requests": token_requests,
-                },
-                "keys": {
-                    key: {"effects": 1, "duplicates": e.duplicates}
-                    for key, e in self._effects.items()
-                },
-                "requests": dict(totals.by_request),
-            }
+            return self._totals.report(token_requests, self._effects)
 
 
 def _json(body: bytes) -> object:

@@ -17,7 +17,7 @@ from typing import Annotated, Any
 from litestar import Request, get, post
 from litestar.params import JSONBody, PathParameter, QueryParameter
 
-from canonical.cases import PAYLOAD_MODELS, CaseType, DenialAppealRequest, PriorAuthorizationRequest
+from canonical.cases import CaseType
 from canonical.clinical import Attachment
 from canonical.events import note_event, transition_event
 from canonical.status import CaseStatus, IllegalTransition
@@ -40,10 +40,11 @@ from gateway.audit.entries import (
 )
 from gateway.audit.writer import AuditStoppedError
 from gateway.auth.guards import require_scopes
+from gateway.dispatch.cancellation import cancellation_job
 from gateway.intake import Caller, event_record
 from gateway.problems import Problem
 from gateway.runtime import Runtime, runtime_of
-from gateway.store import audit, cases
+from gateway.store import audit, cases, outbox
 from gateway.store.records import CaseRow, NewAuditEntry
 from gateway.telemetry import current_trace_id
 
@@ -87,12 +88,11 @@ async def _audited_lookup(
 
 
 def _read(runtime: Runtime, caller: Caller, row: CaseRow, event: str) -> NewAuditEntry:
-    model = PAYLOAD_MODELS[CaseType(row.type)]
     return caller.audit(
         "R",
         SUCCESS,
         case_id=row.id,
-        patient_hash=runtime.hasher.patient_ref(model.model_validate(row.payload)),
+        patient_hash=runtime.hasher.stored_patient_ref(row.payload),
         payer_id=row.payer_id,
         trace_id=current_trace_id(),
         detail={"event": event},
@@ -218,6 +218,10 @@ async def cancel_case(
         ):
             raise _changed_meanwhile()
         await cases.append_event(conn, event_record(event))
+        # A case the payer already holds is withdrawn there too, by a job in this same commit.
+        tell_payer = cancellation_job(row, now)
+        if tell_payer is not None:
+            await outbox.enqueue(conn, tell_payer)
         await audit.append_audit(conn, [_changed(caller, row, {"cancel": True})])
         updated = await cases.get_case(conn, row.id, caller.tenant)
     assert updated is not None
@@ -260,17 +264,15 @@ async def add_attachment(
             raise Problem(
                 409, "No attachments", "this case type carries no attachments", "no-attachments"
             )
-        model = (
-            PriorAuthorizationRequest
-            if row.type == CaseType.prior_authorization
-            else DenialAppealRequest
-        )
-        payload = model.model_validate(row.payload)
-        if len(payload.attachments) >= 20:
+        # The stored payload is not validated again: a case accepted with data findings (the
+        # PAS facade) is held for a person to correct, and its documents may come first.
+        attachments = list(row.payload.get("attachments") or [])
+        if len(attachments) >= 20:
             raise Problem(422, "Too many attachments", "a case carries at most 20", "too-many")
-        updated = payload.model_copy(update={"attachments": [*payload.attachments, attachment]})
+        attachments.append(attachment.model_dump(mode="json"))
+        payload = {**row.payload, "attachments": attachments}
         if not await cases.update_case(
-            conn, row.id, row.version, status=row.status, payload=updated.model_dump(mode="json")
+            conn, row.id, row.version, status=row.status, payload=payload
         ):
             raise _changed_meanwhile()
         await cases.add_message(conn, runtime.store.cipher, message)

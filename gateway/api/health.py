@@ -8,6 +8,7 @@ from typing import Any
 
 from litestar import Request, Response, get
 
+from gateway.orchestration.packs import packs_health
 from gateway.runtime import runtime_of
 
 _CHECK_TIMEOUT_SECONDS = 5.0
@@ -33,9 +34,11 @@ async def ready(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
             checks[f"connector:{name}"] = "ok"
         except Exception as exc:
             checks[f"connector:{name}"] = f"failed: {getattr(exc, 'reason', type(exc).__name__)}"
+    checks["policies"], refused = packs_health(runtime.policies)
     healthy = all(v == "ok" for v in checks.values())
+    status = "ready" if healthy else "not_ready"
     return Response(
-        {"status": "ready" if healthy else "not_ready", "checks": checks},
+        {"status": status, "checks": checks, "refused_packs": refused},
         status_code=200 if healthy else 503,
     )
 

@@ -3,6 +3,9 @@
 Intake handlers take the raw body (see gateway.api.intake), so the framework cannot infer their
 body schema; each declares its model in `opt["request_model"]` and this plugin writes the model's
 JSON Schema (unknown fields refused: additionalProperties false) into the document it serves.
+
+The /fhir routes speak FHIR, not the canonical API: they take and answer FHIR resources as
+application/fhir+json, and every error there is an OperationOutcome in that media type.
 """
 
 from __future__ import annotations
@@ -47,13 +50,45 @@ _OAUTH_ERROR_SCHEMA: dict[str, Any] = {
     "required": ["error"],
     "properties": {"error": {"type": "string"}, "error_description": {"type": "string"}},
 }
+_FHIR_PREFIX = "/fhir/"
+# No bearer token: the CapabilityStatement is public, and a payer's notification carries its
+# subscription's own secret header instead (a wrong one is answered 401).
+_FHIR_OPEN = ("/fhir/metadata", "/fhir/notifications/")
+_FHIR_JSON = "application/fhir+json"
+_FHIR_RESOURCE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["resourceType"],
+    "properties": {"resourceType": {"type": "string"}},
+}
+_OPERATION_OUTCOME_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["resourceType", "issue"],
+    "properties": {
+        "resourceType": {"const": "OperationOutcome"},
+        "issue": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "required": ["severity", "code"],
+                "properties": {
+                    "severity": {"enum": ["fatal", "error", "warning", "information"]},
+                    "code": {"type": "string"},
+                    "diagnostics": {"type": "string"},
+                    "expression": {"type": "array", "items": {"type": "string"}},
+                },
+            },
+        },
+    },
+}
 _PROBLEM_TEXT = {
     400: "Malformed request or bad parameter.",
     401: "Missing or invalid access token.",
     403: "The token lacks a required scope.",
-    404: "No such case (or another tenant's).",
+    404: "No such case or work item (or another tenant's).",
     409: "Conflict: illegal transition, concurrent change, or key in flight.",
     413: "Body too large.",
+    415: "Not application/fhir+json.",
     422: "A field failed validation (located by JSON pointer), or a reused key.",
     429: "Rate limit exceeded; see Retry-After.",
 }
@@ -74,6 +109,8 @@ class _BodyInjectingJsonPlugin(JsonRenderPlugin):
         schemas = document.setdefault("components", {}).setdefault("schemas", {})
         schemas["Problem"] = _PROBLEM_SCHEMA
         schemas["OAuthError"] = _OAUTH_ERROR_SCHEMA
+        schemas["FhirResource"] = _FHIR_RESOURCE_SCHEMA
+        schemas["OperationOutcome"] = _OPERATION_OUTCOME_SCHEMA
         for path, model in self._bodies.items():
             schema = model.model_json_schema(ref_template=_REF)
             schemas.update(schema.pop("$defs", {}))
@@ -87,7 +124,9 @@ class _BodyInjectingJsonPlugin(JsonRenderPlugin):
             }
         for path, item in document["paths"].items():
             for method, operation in item.items():
-                if method in _METHODS:
+                if method in _METHODS and path.startswith(_FHIR_PREFIX):
+                    _document_fhir(path, method, operation)
+                elif method in _METHODS:
                     _document_errors(path, method, operation)
         return document
 
@@ -98,7 +137,7 @@ def _error_codes(path: str, method: str, operation: dict[str, Any]) -> set[int]:
         codes |= {401, 403, 429}
     if operation.get("parameters"):
         codes.add(400)
-    if "{case_id}" in path:
+    if "{case_id}" in path or "{item_id}" in path:
         codes.add(404)
     if method == "post":
         codes |= {400, 413, 422}
@@ -121,6 +160,36 @@ def _document_errors(path: str, method: str, operation: dict[str, Any]) -> None:
     for code in sorted(_error_codes(path, method, operation)):
         entry = responses.setdefault(str(code), {"description": _PROBLEM_TEXT[code]})
         entry["content"] = problem
+
+
+def _fhir_error_codes(path: str, method: str) -> set[int]:
+    codes = {400, 429}
+    if not path.startswith(_FHIR_OPEN):
+        codes |= {401, 403}
+    if path.startswith("/fhir/notifications/"):
+        codes.add(401)
+    if "{" in path:
+        codes.add(404)
+    if method == "post":
+        codes |= {409, 413, 415, 422}
+    return codes
+
+
+def _document_fhir(path: str, method: str, operation: dict[str, Any]) -> None:
+    """A FHIR operation: resources in, resources out, OperationOutcome for every error."""
+    if path.startswith(_FHIR_OPEN):
+        operation["security"] = []
+    resource = {_FHIR_JSON: {"schema": {"$ref": _REF.format(model="FhirResource")}}}
+    if method == "post":
+        operation["requestBody"] = {"required": True, "content": resource}
+    responses = operation.setdefault("responses", {})
+    for code, entry in responses.items():
+        if code.startswith("2"):
+            entry["content"] = resource
+    outcome = {_FHIR_JSON: {"schema": {"$ref": _REF.format(model="OperationOutcome")}}}
+    for code in sorted(_fhir_error_codes(path, method)):
+        entry = responses.setdefault(str(code), {"description": _PROBLEM_TEXT[code]})
+        entry["content"] = outcome
 
 
 def openapi_config(handlers: Iterable[HTTPRouteHandler]) -> OpenAPIConfig:

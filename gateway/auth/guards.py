@@ -53,15 +53,23 @@ async def _audit_denied(
 
 def require_scopes(*scopes: str) -> Guard:
     """A guard refusing (403 ``insufficient_scope``) callers whose token lacks any of ``scopes``."""
-    if not scopes:
-        raise ValueError("require_scopes needs at least one scope")
-    required = frozenset(scopes)
+    return _scope_guard(frozenset(scopes), every=True)
+
+
+def require_any_scope(*scopes: str) -> Guard:
+    """A guard letting in callers holding at least one of ``scopes`` (admin, or a narrow grant)."""
+    return _scope_guard(frozenset(scopes), every=False)
+
+
+def _scope_guard(required: frozenset[str], *, every: bool) -> Guard:
+    if not required:
+        raise ValueError("a scope guard needs at least one scope")
 
     async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
         user = connection.scope.get("user")
         if not isinstance(user, Principal):
             raise await refused(connection, missing_token(), "no bearer token")
-        if not user.has_scopes(*required):
+        if not (user.has_scopes(*required) if every else user.scopes & required):
             await _audit_denied(connection, user, required)
             raise insufficient_scope(required)
 

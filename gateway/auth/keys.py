@@ -25,7 +25,17 @@ from gateway.auth.settings import ClientSettings
 ISSUER_KEY_FILE = "issuer-es384.json"
 DEV_CLIENT_SECRET_FILE = "dev-client-secret"  # noqa: S105 (a file name, not the secret)
 DEV_CLIENT_ID = "casegate-dev"
-DEV_CLIENT_SCOPES = ("cases:read", "cases:write", "admin")
+# The SMART system scopes are what an EHR needs for the PAS facade (gateway.fhir).
+DEV_CLIENT_SCOPES = (
+    "cases:read",
+    "cases:write",
+    "admin",
+    "subscriptions:write",
+    "system/Claim.write",
+    "system/ClaimResponse.read",
+    "system/Subscription.read",
+    "system/Subscription.write",
+)
 ISSUER_ALG = "ES384"
 
 

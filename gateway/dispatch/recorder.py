@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from gateway.fhir.ehr_subscriptions import enqueue_decision_notifications
+from gateway.hl7.notify import enqueue_decision_notices
 from gateway.store import audit, cases, outbox
 from gateway.store.engine import Store
 from gateway.store.group_commit import GroupCommit
@@ -78,5 +80,7 @@ class OutcomeRecorder(GroupCommit[SendOutcome, Recorded]):
                 conn, self._store.cipher, [m for o in kept for m in o.messages]
             )
             await outbox.enqueue_many(conn, [o.follow_up for o in kept if o.follow_up])
+            await enqueue_decision_notifications(conn, [o.case_id for o in kept if o.decided])
+            await enqueue_decision_notices(conn, [o.case_id for o in kept if o.decided])
             await audit.append_audit(conn, [o.audit for o in kept])
         return results

@@ -14,7 +14,7 @@ import contextlib
 import functools
 import os
 import socket
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import structlog
 from opentelemetry.trace import StatusCode
@@ -27,10 +27,23 @@ from canonical.status import DECIDED_STATUSES, CaseStatus
 from connectors.contract import ConnectorRequest, ConnectorResponse
 from connectors.errors import ConnectorError, PermanentError, TransientError
 from gateway.dispatch.backoff import exhausted, next_attempt_at
+from gateway.dispatch.cancellation import CANCEL_JOB, tell_payer
 from gateway.dispatch.job_telemetry import describe_job, timed_send
 from gateway.dispatch.recorder import OutcomeRecorder, SendOutcome
+from gateway.fhir.ehr_subscriptions import EHR_NOTIFICATION_JOB
+from gateway.fhir.facade_notifications import deliver_ehr_notification
+from gateway.fhir.notifications import NOTIFIED_DECISION_JOB, record_notified_decision
+from gateway.fhir.payer_subscriptions import follows_up_by_notification
+from gateway.hl7.notify import NOTIFY_JOB, notify_ehr
 from gateway.intake import FOLLOW_UP_JOB, SEND_JOB, event_record
+from gateway.invoices.flow import (
+    INVOICE_POST_JOB,
+    InvoiceStep,
+    post_approved_invoice,
+    send_invoice,
+)
 from gateway.metrics import GatewayMetrics, gateway_metrics
+from gateway.orchestration import follow_ups, routing
 from gateway.runtime import Runtime
 from gateway.settings import RetryPolicy
 from gateway.store import cases, outbox
@@ -179,8 +192,30 @@ class OutboxWorker:
             await self._send(job, row)
         elif job.kind == FOLLOW_UP_JOB:
             await self._follow_up(job, row)
+        elif job.kind == NOTIFY_JOB:
+            await notify_ehr(self._runtime, job, row, self._call, self.owner)
+        elif job.kind == EHR_NOTIFICATION_JOB:
+            await self._notify_fhir_subscriber(job, row)
+        elif job.kind == CANCEL_JOB:
+            await tell_payer(self._runtime, job, row, self._call, self.owner)
+        elif job.kind == NOTIFIED_DECISION_JOB:
+            await record_notified_decision(self._runtime, self._recorder, job, row, self.owner)
+        elif job.kind == INVOICE_POST_JOB:
+            await post_approved_invoice(self._invoice_step(job), row)
         else:
             raise DeadLetter(f"unknown job kind {job.kind}")
+
+    async def _notify_fhir_subscriber(self, job: JobRow, row: CaseRow) -> None:
+        settings = self._runtime.settings
+        try:
+            await deliver_ehr_notification(self._runtime, job, row)
+        except ConnectorError as exc:
+            policy = settings.retry_policies[settings.fhir.notification_retry_policy]
+            raise SendFailed(exc, policy) from exc
+        await self._finish(job)
+
+    def _invoice_step(self, job: JobRow) -> InvoiceStep:
+        return InvoiceStep(self._runtime, job, self._call, self.owner)
 
     async def _call(self, name: str, request: ConnectorRequest) -> ConnectorResponse:
         connector = await self._runtime.connectors.get(name)
@@ -204,13 +239,23 @@ class OutboxWorker:
 
     async def _send(self, job: JobRow, row: CaseRow) -> None:
         status = CaseStatus(row.status)
-        if status is not CaseStatus.draft:
+        resumed = status is CaseStatus.more_info_requested and job.payload.get("resumed")
+        if status is not CaseStatus.draft and not resumed:
             # Already sent (a retry after the answer was recorded) or cancelled meanwhile.
             await self._finish(job)
             return
-        name = job.connector or self._runtime.connectors.route(row.payer_id, CaseType(row.type))
+        candidates = routing.route_candidates(
+            self._runtime.settings,
+            job.payload.get(routing.ROUTE_KEY, []),
+            row.payer_id,
+            CaseType(row.type),
+        )
+        name = job.connector or (candidates[0] if candidates else None)
         if name is None:
             raise DeadLetter(f"no route for payer {row.payer_id} and case type {row.type}")
+        if row.type == CaseType.invoice_exception:
+            await send_invoice(self._invoice_step(job), row, name)
+            return
         operation = SUBMIT_OPERATIONS.get(row.type)
         if operation is None:
             raise DeadLetter(f"no connector operation submits a {row.type} case")
@@ -222,7 +267,14 @@ class OutboxWorker:
             payload=row.payload,
             headers=current_carrier(),
         )
-        response = await self._call(name, request)
+        try:
+            response = await self._call(name, request)
+        except SendFailed as failed:
+            fallback = routing.next_candidate(candidates, name)
+            if fallback is None or not isinstance(failed.error, TransientError):
+                raise
+            await self._reroute(job, row, name, fallback, failed.error.reason)
+            return
         now = datetime.now(UTC)
         events = [transition_event(row.id, status, CaseStatus.submitted, now, {"route": name})]
         await self._record(
@@ -264,6 +316,15 @@ class OutboxWorker:
     ) -> None:
         """Map the far side's answer onto the case (events, status, follow-up) and store it."""
         with traced("case.record") as span:
+            if response.left_out:
+                # What the wire format could not carry (pointers and fixed reasons: no PHI).
+                left_out = [{"pointer": p, "reason": r} for p, r in response.left_out]
+                facts = {"wire_format": response.wire_format, "left_out": left_out}
+                events.append(note_event(row.id, status, "left_out", now, facts))
+            if response.data is not None and row.type == CaseType.eligibility_check:
+                # The decision column holds its summary; the whole result stays with the case.
+                result = dict(response.data)
+                events.append(note_event(row.id, status, "eligibility_result", now, result))
             decision = response.decision
             follow_up: NewJob | None = None
             if decision is not None:
@@ -274,8 +335,10 @@ class OutboxWorker:
                         transition_event(row.id, status, target, now, _decision_facts(decision))
                     )
                     status = target
-                if decision.outcome is DecisionOutcome.pended:
-                    follow_up = self._follow_up_job(row.id, name, response.payer_reference, now)
+                if decision.outcome is DecisionOutcome.pended and not follows_up_by_notification(
+                    self._runtime.settings, name
+                ):
+                    follow_up = await self._follow_up_job(job, row.id, name, response, now)
             outcome = SendOutcome(
                 job_id=job.id,
                 case_id=row.id,
@@ -314,17 +377,43 @@ class OutboxWorker:
             created_at=now,
         )
 
-    def _follow_up_job(
-        self, case_id: str, connector: str, payer_reference: str | None, now: datetime
-    ) -> NewJob:
+    async def _follow_up_job(
+        self, job: JobRow, case_id: str, connector: str, response: ConnectorResponse, now: datetime
+    ) -> NewJob | None:
+        facts = follow_ups.follow_up_facts(job.kind, job.payload, now)
+        fixed = self._settings.pended_follow_up_seconds
+        due = await follow_ups.follow_up_at(self._runtime.store, case_id, facts, now, fixed)
+        if due is None:  # the pack's cadence is used up; the SLA sweeper escalates from here
+            return None
         return NewJob(
             kind=FOLLOW_UP_JOB,
             case_id=case_id,
             connector=connector,
-            payload={"payer_reference": payer_reference},
+            payload={"payer_reference": response.payer_reference, **facts},
             trace_context=current_carrier(),
-            available_at=now + timedelta(seconds=self._settings.pended_follow_up_seconds),
+            available_at=due,
         )
+
+    async def _reroute(
+        self, job: JobRow, row: CaseRow, down: str, fallback: str, reason: str
+    ) -> None:
+        """The routed connector is down: the same send goes to the next route, at once."""
+        now = datetime.now(UTC)
+        _log.warning("send_rerouted", job_id=job.id, connector=down, fallback=fallback)
+        facts = {"from": down, "to": fallback, "reason": reason}
+        event = note_event(row.id, CaseStatus(row.status), "rerouted", now, facts)
+        async with self._runtime.store.begin() as conn:
+            moved = await routing.move_job(
+                conn,
+                job.id,
+                owner=self.owner,
+                connector=fallback,
+                payload=job.payload,
+                reason=reason,
+                now=now,
+            )
+            if moved:
+                await cases.append_event(conn, event_record(event))
 
     def _audit(self, row: CaseRow, connector: str, kind: str, outcome: str) -> NewAuditEntry:
         return NewAuditEntry(
@@ -390,4 +479,8 @@ def _decision_facts(decision: Decision) -> dict[str, object]:
         facts["auth_number"] = decision.auth_number
     if decision.reason_code:
         facts["reason_code"] = decision.reason_code
+    if decision.authorized_period is not None:
+        facts["authorized_from"] = decision.authorized_period.start.isoformat()
+        if decision.authorized_period.end is not None:
+            facts["authorized_to"] = decision.authorized_period.end.isoformat()
     return facts

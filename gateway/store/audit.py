@@ -17,13 +17,15 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gateway.store.bulk import insert_rows
+from gateway.store.bulk import insert_rows, sqlite_rows
 from gateway.store.clock import utcnow
-from gateway.store.records import AuditRow, NewAuditEntry
+from gateway.store.records import AuditRow, JsonText, NewAuditEntry
 from gateway.store.schema import GENESIS_HASH, audit_head, audit_log
 
 _HEAD_ID = 1
 _VERIFY_PAGE = 1000
+_SQLITE_HEAD = "SELECT last_id, last_hash FROM audit_head WHERE id = ?"
+_SQLITE_MOVE_HEAD = "UPDATE audit_head SET last_id = ?, last_hash = ? WHERE id = ?"
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,31 +52,38 @@ def entry_hash(fields: dict[str, Any]) -> str:
     return hashlib.sha256(_canonical_json(material).encode()).hexdigest()
 
 
-def _normalized_detail(detail: dict[str, Any]) -> dict[str, Any]:
-    # Hash exactly what will be read back from the JSON column.
+def _normalized_detail(detail: dict[str, Any]) -> tuple[JsonText, dict[str, Any]]:
+    """The detail as stored (its canonical JSON text, written to the column as it is) and as
+    read back from the column, which is what the hash covers."""
     try:
-        normalized: dict[str, Any] = json.loads(_canonical_json(detail))
+        text = _canonical_json(detail)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"audit detail is not plain JSON: {type(exc).__name__}") from None
-    return normalized
+    normalized: dict[str, Any] = json.loads(text)
+    return JsonText(text), normalized
 
 
 async def append_audit(conn: AsyncConnection, entries: Sequence[NewAuditEntry]) -> None:
     """Append entries to the chain inside the caller's write transaction."""
     if not entries:
         return
-    head = (
-        await conn.execute(
-            sa.select(audit_head.c.last_id, audit_head.c.last_hash)
-            .where(audit_head.c.id == _HEAD_ID)
-            .with_for_update()
-        )
-    ).one()
+    sqlite = conn.dialect.name == "sqlite"
+    if sqlite:  # BEGIN IMMEDIATE already holds the lock; one hop to the driver (see bulk.py)
+        [(last_id, prev_hash)] = await sqlite_rows(conn, _SQLITE_HEAD, (_HEAD_ID,))
+    else:
+        head = (
+            await conn.execute(
+                sa.select(audit_head.c.last_id, audit_head.c.last_hash)
+                .where(audit_head.c.id == _HEAD_ID)
+                .with_for_update()
+            )
+        ).one()
+        last_id, prev_hash = head.last_id, head.last_hash
     recorded = utcnow()
-    last_id, prev_hash = head.last_id, head.last_hash
     rows = []
     for entry in entries:
         last_id += 1
+        stored, detail = _normalized_detail(entry.detail)
         fields: dict[str, Any] = {
             "id": last_id,
             "recorded": recorded,
@@ -88,12 +97,15 @@ async def append_audit(conn: AsyncConnection, entries: Sequence[NewAuditEntry]) 
             "payer_id": entry.payer_id,
             "purpose": entry.purpose,
             "trace_id": entry.trace_id,
-            "detail": _normalized_detail(entry.detail),
+            "detail": detail,
             "prev_hash": prev_hash,
         }
         prev_hash = fields["hash"] = entry_hash(fields)
-        rows.append(fields)
+        rows.append({**fields, "detail": stored})
     await insert_rows(conn, audit_log, rows)
+    if sqlite:
+        await sqlite_rows(conn, _SQLITE_MOVE_HEAD, (last_id, prev_hash, _HEAD_ID))
+        return
     await conn.execute(
         sa.update(audit_head)
         .where(audit_head.c.id == _HEAD_ID)

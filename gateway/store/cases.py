@@ -17,6 +17,7 @@ from gateway.store.cipher import MessageCipher
 from gateway.store.clock import utcnow
 from gateway.store.records import CaseRow, EventRow, MessageRow, NewCase, NewEvent, NewMessage
 from gateway.store.schema import case_events, cases, messages
+from gateway.store.subscriptions import fan_out
 
 
 class UnknownCaseError(LookupError):
@@ -135,7 +136,8 @@ async def list_events(conn: AsyncConnection, case_id: str) -> list[EventRow]:
 
 
 async def append_events(conn: AsyncConnection, events: Sequence[NewEvent]) -> None:
-    """Append events, numbering each case's events on from its last stored one.
+    """Append events, numbering each case's events on from its last stored one, with the
+    deliveries they owe their subscribers (gateway.store.subscriptions.fan_out).
 
     The cases' rows are locked first (PostgreSQL), so two transactions appending to one case
     take turns instead of both picking the same next number.
@@ -163,6 +165,7 @@ async def append_events(conn: AsyncConnection, events: Sequence[NewEvent]) -> No
         last_seq[event.case_id] = seq
         rows.append(_event_row(event, seq))
     await insert_rows(conn, case_events, rows)
+    await fan_out(conn, rows)
 
 
 async def add_first_events(conn: AsyncConnection, events: Sequence[NewEvent]) -> None:
@@ -171,7 +174,9 @@ async def add_first_events(conn: AsyncConnection, events: Sequence[NewEvent]) ->
     Intake writes one per new case; skipping append_events' lock and numbering query saves
     two statements per batch on the gateway's busiest path.
     """
-    await insert_rows(conn, case_events, [_event_row(event, 1) for event in events])
+    rows = [_event_row(event, 1) for event in events]
+    await insert_rows(conn, case_events, rows)
+    await fan_out(conn, rows)
 
 
 def _event_row(event: NewEvent, seq: int) -> dict[str, Any]:

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.store.audit import append_audit
-from gateway.store.bulk import insert_new_rows
+from gateway.store.bulk import insert_new_rows, insert_rows
 from gateway.store.cases import add_cases, add_first_events, add_messages
 from gateway.store.clock import utcnow
 from gateway.store.engine import Store
@@ -27,6 +27,7 @@ from gateway.store.records import (
     NewMessage,
 )
 from gateway.store.schema import idempotency_keys
+from gateway.store.work import NewCasePolicy, NewWorkItem, add_case_policies, add_work_items
 
 IntakeKind = Literal["accepted", "replayed", "mismatch", "in_flight"]
 # Answers for the two refusals, following the IETF Idempotency-Key draft.
@@ -34,6 +35,14 @@ IN_FLIGHT_STATUS = 409
 MISMATCH_STATUS = 422
 
 _Key = tuple[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class ExtraRow:
+    """A row of an edge's own table (HL7 order links...), written in the record's transaction."""
+
+    table: sa.Table
+    values: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +55,9 @@ class IntakeRecord:
     job: NewJob | None
     message: NewMessage
     audit: NewAuditEntry
+    extra: tuple[ExtraRow, ...] = ()
+    policy: NewCasePolicy | None = None
+    work_items: tuple[NewWorkItem, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,8 +119,13 @@ class GroupCommitter(GroupCommit[IntakeRecord, IntakeOutcome]):
             ]
             await add_cases(conn, [r.case for r in winners if r.case is not None])
             await add_first_events(conn, [r.event for r in winners if r.event is not None])
+            await add_case_policies(conn, [r.policy for r in winners if r.policy is not None])
+            await add_work_items(conn, [item for r in winners for item in r.work_items])
             await enqueue_many(conn, [r.job for r in winners if r.job is not None])
             await add_messages(conn, self._store.cipher, [r.message for r in winners])
+            extra = [row for r in winners for row in r.extra]
+            for table in dict.fromkeys(row.table for row in extra):
+                await insert_rows(conn, table, [r.values for r in extra if r.table is table])
             await append_audit(conn, [r.audit for r in winners])
         return outcomes
 

@@ -12,6 +12,13 @@ Direction = Literal["inbound", "outbound"]
 JobStatus = Literal["pending", "leased", "done", "dead"]
 
 
+class JsonText(str):
+    """A JSON document already serialized (by pydantic's serializer, on the intake path): a JSON
+    column stores it as it is instead of serializing a dict a second time."""
+
+    __slots__ = ()
+
+
 @dataclass(frozen=True, slots=True)
 class NewCase:
     id: str
@@ -20,7 +27,7 @@ class NewCase:
     status: str
     payer_id: str
     urgency: str
-    payload: dict[str, Any]
+    payload: dict[str, Any] | JsonText
     created_at: datetime
 
 

@@ -170,3 +170,221 @@ audit_head = sa.Table(
 )
 
 GENESIS_HASH = "0" * 64
+
+# X12: control-number counters per trading partner, and inbound interchanges already seen.
+
+# One row per (partner, envelope level): the last number handed out for ISA13, GS06 or ST02.
+x12_control_numbers = sa.Table(
+    "x12_control_numbers",
+    metadata,
+    sa.Column("partner", sa.String, primary_key=True),
+    sa.Column("level", sa.String, primary_key=True),
+    sa.Column("last_number", sa.Integer, nullable=False),
+    _ts("updated_at"),
+    sa.CheckConstraint(
+        "level IN ('interchange', 'group', 'transaction')", name="ck_x12_control_numbers_level"
+    ),
+)
+
+# Sender + ISA13 identify an interchange; a second arrival of one is a resend, not new work.
+x12_inbound_interchanges = sa.Table(
+    "x12_inbound_interchanges",
+    metadata,
+    sa.Column("sender_qualifier", sa.String, primary_key=True),
+    sa.Column("sender_id", sa.String, primary_key=True),
+    sa.Column("control_number", sa.String, primary_key=True),
+    sa.Column("message_id", sa.String, nullable=True),
+    _ts("received_at"),
+)
+
+# HL7 v2 intake: which cases an EHR's orders opened (to update them on later messages and to
+# send their decisions back), and the EHR's placer order numbers that lead to them.
+hl7_cases = sa.Table(
+    "hl7_cases",
+    metadata,
+    sa.Column("case_id", sa.String, primary_key=True),
+    sa.Column("sender", sa.String, nullable=False),
+    sa.Column("patient", sa.String, nullable=True),
+    sa.Column("notify", sa.String, nullable=True),
+    sa.Column("placer_order_numbers", _json(), nullable=False),
+    _ts("created_at"),
+    sa.Index("ix_hl7_cases_sender_patient", "sender", "patient"),
+)
+
+hl7_order_refs = sa.Table(
+    "hl7_order_refs",
+    metadata,
+    sa.Column("sender", sa.String, primary_key=True),
+    sa.Column("placer_order", sa.String, primary_key=True),
+    sa.Column("case_id", sa.String, primary_key=True),
+)
+
+# Events: subscriptions (who is told what, where) and their deliveries, one outbox per subscriber.
+
+event_subscriptions = sa.Table(
+    "event_subscriptions",
+    metadata,
+    sa.Column("id", sa.String, primary_key=True),
+    sa.Column("tenant", sa.String, nullable=False),
+    sa.Column("event_types", _json(), nullable=False),
+    # None: any case type / any payer.
+    sa.Column("case_types", _json(), nullable=True),
+    sa.Column("payers", _json(), nullable=True),
+    # "webhook" (with target_url) or "connector:<instance>".
+    sa.Column("target_kind", sa.String, nullable=False),
+    sa.Column("target_url", sa.String, nullable=True),
+    sa.Column("description", sa.String, nullable=True),
+    # Signing secrets, encrypted with the data key (the subscription id is the associated data).
+    sa.Column("secret", sa.LargeBinary, nullable=False),
+    sa.Column("previous_secret", sa.LargeBinary, nullable=True),
+    _ts("previous_secret_expires_at", nullable=True),
+    _ts("created_at"),
+    _ts("updated_at"),
+    sa.Index("ix_event_subscriptions_tenant_id", "tenant", "id"),
+)
+
+event_deliveries = sa.Table(
+    "event_deliveries",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column(
+        "subscription_id",
+        sa.String,
+        sa.ForeignKey("event_subscriptions.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("case_id", sa.String, nullable=False),
+    sa.Column("seq", sa.Integer, nullable=False),
+    sa.Column("event_id", sa.String, nullable=False),
+    sa.Column("event_type", sa.String, nullable=False),
+    sa.Column("payload", _json(), nullable=False),
+    sa.Column("status", sa.String, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    # When the delivery may next be claimed; for a leased one, when its lease lapses.
+    _ts("available_at"),
+    sa.Column("lease_owner", sa.String, nullable=True),
+    sa.Column("last_error", sa.Text, nullable=True),
+    _ts("created_at"),
+    _ts("updated_at"),
+    _ts("delivered_at", nullable=True),
+    sa.CheckConstraint(
+        "status IN ('pending', 'leased', 'delivered', 'dead')", name="ck_event_deliveries_status"
+    ),
+    # Also the index of the "no earlier undelivered event of this case" check.
+    sa.UniqueConstraint("subscription_id", "case_id", "seq", name="uq_event_deliveries_order"),
+    sa.Index("ix_event_deliveries_due", "subscription_id", "status", "available_at"),
+)
+
+# FHIR PAS facade for EHRs: the claims EHRs submitted, and their subscriptions to casegate.
+
+# One row per case opened by a PAS bundle: who sent it, under which Claim identifier (keyed
+# hash), the stored request bundle, and the provider organization subscriptions filter on.
+fhir_facade_claims = sa.Table(
+    "fhir_facade_claims",
+    metadata,
+    sa.Column("case_id", sa.String, primary_key=True),
+    sa.Column("tenant", sa.String, nullable=False),
+    sa.Column("client_id", sa.String, nullable=False),
+    sa.Column("claim_key", sa.String, nullable=False),
+    sa.Column("claim_identifier", _json(), nullable=False),
+    sa.Column("org_identifier", sa.String, nullable=True),
+    sa.Column("request_message_id", sa.String, nullable=False),
+    _ts("created_at"),
+    sa.UniqueConstraint("client_id", "claim_key", name="uq_fhir_facade_claims_claim"),
+)
+
+# Rest-hook subscriptions of EHR clients (R4 Subscriptions Backport, PAS topic).
+fhir_ehr_subscriptions = sa.Table(
+    "fhir_ehr_subscriptions",
+    metadata,
+    sa.Column("id", sa.String, primary_key=True),
+    sa.Column("tenant", sa.String, nullable=False),
+    sa.Column("client_id", sa.String, nullable=False),
+    sa.Column("status", sa.String, nullable=False),
+    sa.Column("endpoint", sa.String, nullable=False),
+    sa.Column("org_identifier", sa.String, nullable=False),
+    # channel.header lines, encrypted with the data key (the subscription id is the AAD).
+    sa.Column("headers", sa.LargeBinary, nullable=True),
+    sa.Column("events_since_start", sa.Integer, nullable=False),
+    _ts("created_at"),
+    _ts("updated_at"),
+    sa.CheckConstraint("status IN ('active', 'off')", name="ck_fhir_ehr_subscriptions_status"),
+    sa.Index("ix_fhir_ehr_subscriptions_client", "client_id", "status"),
+)
+
+# Policy orchestration: the policy decision of each case with its SLA clock and escalation
+# state (so deadlines survive restarts), and the work items people resolve.
+
+case_policies = sa.Table(
+    "case_policies",
+    metadata,
+    sa.Column("case_id", sa.String, sa.ForeignKey("cases.id"), primary_key=True),
+    sa.Column("pack_id", sa.String, nullable=False),
+    sa.Column("pack_version", sa.String, nullable=False),
+    sa.Column("fired_rules", _json(), nullable=False),
+    sa.Column("decision", _json(), nullable=False),
+    _ts("sla_due_at"),
+    _ts("sla_breached_at", nullable=True),
+    # Rungs of the decision's escalation ladder already raised; the next one is at this index.
+    sa.Column("rungs_raised", sa.Integer, nullable=False),
+    # When the sweeper must next look at this case (next rung or SLA deadline); None: never.
+    _ts("next_check_at", nullable=True),
+    _ts("decided_at"),
+    sa.Index("ix_case_policies_next_check_at", "next_check_at"),
+)
+
+work_items = sa.Table(
+    "work_items",
+    metadata,
+    sa.Column("id", sa.String, primary_key=True),
+    sa.Column("tenant", sa.String, nullable=False),
+    sa.Column("case_id", sa.String, sa.ForeignKey("cases.id"), nullable=False),
+    sa.Column("kind", sa.String, nullable=False),
+    sa.Column("queue", sa.String, nullable=False),
+    sa.Column("role", sa.String, nullable=False),
+    sa.Column("status", sa.String, nullable=False),
+    sa.Column("assignee", sa.String, nullable=True),
+    sa.Column("escalation_level", sa.Integer, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("detail", _json(), nullable=False),
+    _ts("sla_due_at"),
+    _ts("created_at"),
+    _ts("updated_at"),
+    _ts("resolved_at", nullable=True),
+    sa.CheckConstraint("status IN ('open', 'claimed', 'resolved')", name="ck_work_items_status"),
+    sa.Index("ix_work_items_tenant_queue_id", "tenant", "queue", "id"),
+    sa.Index("ix_work_items_tenant_assignee_id", "tenant", "assignee", "id"),
+    sa.Index("ix_work_items_case_id", "case_id"),
+    sa.Index("ix_work_items_status_created_at", "status", "created_at"),
+)
+
+# FHIR PAS payers: casegate's one rest-hook subscription per payer endpoint, and the
+# notifications received on them (their natural key de-duplicates a payer's resends).
+
+fhir_payer_subscriptions = sa.Table(
+    "fhir_payer_subscriptions",
+    metadata,
+    sa.Column("id", sa.String, primary_key=True),
+    sa.Column("endpoint", sa.String, nullable=False),
+    sa.Column("connector", sa.String, nullable=False),
+    sa.Column("remote_id", sa.String, nullable=True),
+    # SHA-256 of the secret the payer sends back in the notification header.
+    sa.Column("secret_hash", sa.String, nullable=False),
+    sa.Column("status", sa.String, nullable=False),
+    _ts("created_at"),
+    _ts("updated_at"),
+    sa.UniqueConstraint("endpoint", name="uq_fhir_payer_subscriptions_endpoint"),
+    sa.CheckConstraint(
+        "status IN ('requested', 'active')", name="ck_fhir_payer_subscriptions_status"
+    ),
+)
+
+fhir_payer_notifications = sa.Table(
+    "fhir_payer_notifications",
+    metadata,
+    sa.Column("subscription_id", sa.String, primary_key=True),
+    sa.Column("event_key", sa.String, primary_key=True),
+    sa.Column("case_id", sa.String, nullable=True),
+    sa.Column("message_id", sa.String, nullable=False),
+    _ts("received_at"),
+)

@@ -1,5 +1,6 @@
 """What every PAS bundle must be before its content is read: a valid FHIR R4 Bundle (checked
-with the fhir.resources R4B models) plus the PAS rules those models do not enforce.
+against the rules of the fhir.resources R4B models, see `structure`) plus the PAS rules those
+models do not enforce.
 
 The models accept any `Claim.use`, dangling references and a Claim anywhere in the bundle, and
 fail with a KeyError on an unknown resourceType, so those are checked here first or after.
@@ -8,15 +9,13 @@ fail with a KeyError on an unknown resourceType, so those are checked here first
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from fhir.resources.R4B import get_fhir_model_class
-from fhir.resources.R4B.bundle import Bundle
-from pydantic import ValidationError
 
-from mappings.fhir_pas.errors import Issue, PasMappingError, fhirpath
+from mappings.fhir_pas.errors import Issue, PasMappingError
+from mappings.fhir_pas.structure import check_structure
 
 MAX_ENTRIES = 500
 _FULL_URL = re.compile(
@@ -69,19 +68,9 @@ def check_bundle(document: object, *, first: str) -> PasBundle:
             [Issue("Bundle.entry", f"at most {MAX_ENTRIES} entries are accepted", "too-costly")],
         )
     _known_resource_types(entries)
-    try:
-        Bundle.model_validate(document)
-    except ValidationError as exc:
-        model_issues = [
-            Issue(fhirpath("Bundle", e["loc"]), e["msg"].removeprefix("Value error, "))
-            for e in exc.errors(include_input=False, include_url=False, include_context=False)
-        ]
-        raise PasMappingError("not a valid FHIR R4 Bundle", model_issues) from None
-    except (KeyError, TypeError, ValueError):
-        raise PasMappingError(
-            "not a valid FHIR R4 Bundle",
-            [Issue("Bundle", "does not conform to FHIR R4", "structure")],
-        ) from None
+    structure, references = check_structure(document)
+    if structure:
+        raise PasMappingError("not a valid FHIR R4 Bundle", structure)
     issues: list[Issue] = []
     if document.get("type") != "collection":
         issues.append(Issue("Bundle.type", "a PAS bundle is a collection", "value"))
@@ -89,7 +78,11 @@ def check_bundle(document: object, *, first: str) -> PasBundle:
     by_url, url_issues = _index(entries)
     issues.extend(url_issues)
     if not issues:
-        issues.extend(_dangling(entries, by_url))
+        issues.extend(
+            Issue(path, "does not resolve inside the bundle")
+            for path, target in references
+            if not target.startswith("#") and target not in by_url
+        )
     if issues:
         raise PasMappingError("the bundle breaks PAS rules", issues)
     return PasBundle(first=entries[0]["resource"], by_url=by_url)
@@ -144,24 +137,3 @@ def _index(entries: list[Any]) -> tuple[dict[str, tuple[str, dict[str, Any]]], l
         else:
             by_url[url] = (f"Bundle.entry[{index}].resource", entry["resource"])
     return by_url, issues
-
-
-def _dangling(entries: list[Any], by_url: dict[str, tuple[str, dict[str, Any]]]) -> list[Issue]:
-    return [
-        Issue(path, "does not resolve inside the bundle")
-        for index, entry in enumerate(entries)
-        for path, target in _references(entry["resource"], f"Bundle.entry[{index}].resource")
-        if not target.startswith("#") and target not in by_url
-    ]
-
-
-def _references(node: object, path: str) -> Iterator[tuple[str, str]]:
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key == "reference" and isinstance(value, str):
-                yield path + ".reference", value
-            else:
-                yield from _references(value, f"{path}.{key}")
-    elif isinstance(node, list):
-        for index, value in enumerate(node):
-            yield from _references(value, f"{path}[{index}]")

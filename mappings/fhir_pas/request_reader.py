@@ -7,6 +7,8 @@ element it came from, which the reader records while it copies values across.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from pydantic import ValidationError
@@ -38,12 +40,53 @@ def read_request_bundle(document: object) -> tuple[str | None, PriorAuthorizatio
     try:
         request = PriorAuthorizationRequest.model_validate(payload)
     except ValidationError as exc:
-        issues = [
-            Issue(reader.origin(e["loc"]), e["msg"].removeprefix("Value error, "), "value")
-            for e in exc.errors(include_input=False, include_url=False, include_context=False)
-        ]
+        issues = reader.located(exc, "error")
         raise PasMappingError("the bundle does not meet the canonical contract", issues) from None
     return identifier(bundle.first, v.CASE_ID_SYSTEM), request
+
+
+@dataclass(frozen=True)
+class LenientRequest:
+    """A structurally sound request bundle read without casegate's stricter data checks.
+
+    `payload` is the canonical request as JSON; with `findings` it is the request as sent (and
+    fails the canonical contract at each finding), otherwise the validated, normalized one.
+    """
+
+    bundle: PasBundle
+    payload: dict[str, Any]
+    findings: list[Issue]
+
+    @property
+    def request(self) -> PriorAuthorizationRequest | None:
+        if self.findings:
+            return None
+        return PriorAuthorizationRequest.model_validate(self.payload)
+
+
+def read_request_bundle_leniently(document: object) -> LenientRequest:
+    """Structure (FHIR R4, PAS rules, the elements a case needs) is refused as strictly as by
+    `read_request_bundle`; values that only casegate's own contract rejects (an NPI without its
+    check digit, as in published PAS examples) become warnings located by FHIRPath."""
+    bundle = check_bundle(document, first="Claim")
+    reader = _Reader(bundle)
+    payload = reader.payload()
+    try:
+        request = PriorAuthorizationRequest.model_validate(payload)
+    except ValidationError as exc:
+        return LenientRequest(bundle, _json_ready(payload), reader.located(exc, "warning"))
+    return LenientRequest(bundle, request.model_dump(mode="json"), [])
+
+
+def _json_ready(value: Any) -> Any:
+    """Exact decimals as the strings the canonical JSON uses for them."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dict):
+        return {key: _json_ready(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_json_ready(item) for item in value]
+    return value
 
 
 class _Reader:
@@ -59,6 +102,12 @@ class _Reader:
             if found is not None:
                 return found
         return CLAIM
+
+    def located(self, exc: ValidationError, severity: str) -> list[Issue]:
+        return [
+            Issue(self.origin(e["loc"]), e["msg"].removeprefix("Value error, "), "value", severity)
+            for e in exc.errors(include_input=False, include_url=False, include_context=False)
+        ]
 
     def note(self, at: str, *location: str | int) -> None:
         self.origins[location] = at
@@ -116,12 +165,14 @@ class _Reader:
     ) -> dict[str, Any]:
         names = required(resource, "name", at)
         name = names[0]
-        given = name.get("given") or []
+        # A null given name is a placeholder for an extension (`_given`), not a name.
+        given = [part for part in name.get("given") or [] if part is not None]
         if not given:
             raise missing(f"{at}.name[0].given")
         self.note(f"{at}.name[0].given", *location, "given")
         self.note(f"{at}.name[0].family", *location, "family")
         self.note(f"{at}.birthDate", *location, "birth_date")
+        self.note(f"{at}.gender", *location, "sex")
         person: dict[str, Any] = {
             "given": " ".join(given),
             "family": required(name, "family", f"{at}.name[0]"),
@@ -201,7 +252,11 @@ class _Reader:
             names = required(resource, "name", at)
             name = (
                 names[0].get("text")
-                or " ".join([*(names[0].get("given") or []), names[0].get("family", "")]).strip()
+                or " ".join(
+                    part
+                    for part in [*(names[0].get("given") or []), names[0].get("family")]
+                    if part is not None
+                ).strip()
             )
             self.note(f"{at}.name[0]", field, "name")
         else:

@@ -9,6 +9,7 @@ a PAS payer builds its answers with `render_response_bundle`.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -91,14 +92,46 @@ def render_response_bundle(
 ) -> dict[str, Any]:
     """The PAS Response Bundle answering `request` with `decision`; its items must echo the
     request's service line sequences (spec-34)."""
+    parties = ResponseParties(
+        patient=patient_resource(request.patient, request.patient.mrn),
+        payer=payer_resource(request.payer.id, request.payer.name),
+        requester=provider_organization(request.requesting_provider),
+    )
+    sequences = {line.sequence for line in request.service_lines}
+    return render_response_for(
+        decision, case_id=case_id, sequences=sequences, parties=parties, created=created
+    )
+
+
+@dataclass(frozen=True)
+class ResponseParties:
+    """The resources a ClaimResponse references: patient, insurer and requestor."""
+
+    patient: dict[str, Any]
+    payer: dict[str, Any]
+    requester: dict[str, Any]
+
+
+def render_response_for(
+    decision: Decision,
+    *,
+    case_id: str,
+    sequences: set[int],
+    parties: ResponseParties,
+    created: datetime,
+    claim_identifier: dict[str, Any] | None = None,
+    extra: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """The PAS Response Bundle for a request known by its item sequences and parties (an
+    intermediary echoes the submitter's own resources); `claim_identifier` is the Claim's, or
+    the case id; `extra` resources (an OperationOutcome with warnings) follow the parties."""
     if not decision.items:
         raise ValueError("a PAS response states its decision per item; the decision has none")
     if v.outcome_of([item.action for item in decision.items]) is not decision.outcome:
         raise ValueError("the decision's outcome disagrees with its items' review actions")
     if decision.reason_code != _reason_code(decision.items):
         raise ValueError("a PAS response carries reason codes per item; set them there")
-    asked = {line.sequence for line in request.service_lines}
-    if any(item.sequence not in asked for item in decision.items):
+    if any(item.sequence not in sequences for item in decision.items):
         raise ValueError("a decision item names a sequence the request does not have")
     urls = {
         role: entry_url(case_id, f"response:{role}") for role in ("patient", "payer", "requester")
@@ -117,7 +150,9 @@ def render_response_bundle(
         "created": stamp,
         "insurer": {"reference": urls["payer"]},
         "requestor": {"reference": urls["requester"]},
-        "request": {"identifier": {"system": v.CASE_ID_SYSTEM, "value": case_id}},
+        "request": {
+            "identifier": claim_identifier or {"system": v.CASE_ID_SYSTEM, "value": case_id}
+        },
         "outcome": "partial" if any(i.action in _OPEN for i in decision.items) else "complete",
     }
     if decision.auth_number is not None:
@@ -131,9 +166,13 @@ def render_response_bundle(
     if decision.reason_text is not None:
         response["processNote"] = [{"number": 1, "type": "display", "text": decision.reason_text}]
     resources = [
-        (urls["patient"], patient_resource(request.patient, request.patient.mrn)),
-        (urls["payer"], payer_resource(request.payer.id, request.payer.name)),
-        (urls["requester"], provider_organization(request.requesting_provider)),
+        (urls["patient"], parties.patient),
+        (urls["payer"], parties.payer),
+        (urls["requester"], parties.requester),
+        *(
+            (entry_url(case_id, f"response:extra:{index}"), resource)
+            for index, resource in enumerate(extra or [])
+        ),
     ]
     bundle: dict[str, Any] = {
         "resourceType": "Bundle",

@@ -7,6 +7,7 @@ validates, builds and maps them.
 
 from mappings.x12.ack_999 import Acknowledgment, build_999, read_999
 from mappings.x12.ack_ta1 import InterchangeAcknowledgment, build_ta1, read_ta1, ta1_for_unreadable
+from mappings.x12.body_writer import LeftOut
 from mappings.x12.delimiters import Delimiters, read_delimiters
 from mappings.x12.envelope import Interchange, parse_interchanges, read_interchanges
 from mappings.x12.envelope_builder import (
@@ -18,7 +19,7 @@ from mappings.x12.envelope_builder import (
     reply_header,
 )
 from mappings.x12.errors import CanonicalMappingError, Location, X12Error
-from mappings.x12.prior_auth_request import LeftOut, build_278_request, request_body
+from mappings.x12.prior_auth_request import build_278_request, request_body
 from mappings.x12.prior_auth_request_reader import read_278_request
 from mappings.x12.prior_auth_response import Rejection, ReviewResponse, read_278_response
 from mappings.x12.prior_auth_response_builder import response_body

@@ -1,35 +1,23 @@
-"""`casegate convert` for X12: `x12 -> canonical` and `canonical -> x12-278`.
+"""`casegate convert` for X12 in: `x12 -> canonical` (writing X12 is `conversion_outbound`).
 
 Reading detects each transaction from ST01 and its guide (ST03, else GS08); one transaction
 gives one JSON object, several give a list. An interchange that fails its checks is refused
 with the acknowledgment it earns: a TA1 when the envelope is at fault, else a 999. The answer
 echoes the received ISA13 as its own control number and is stamped with the current time;
 the connector, which keeps per-partner counters, builds its own.
-
-Writing takes the canonical envelope (`{"case_type", "case_id", "payload", "x12"}`, or a bare
-prior-authorization payload). The optional `x12` member sets the interchange: `sender_id`,
-`sender_qualifier`, `receiver_id` (default: the payer id), `receiver_qualifier`,
-`control_number`, `created` (ISO 8601), `usage` (T or P), `line_break`, and `allow_left_out`:
-whatever X12 cannot carry refuses the conversion unless that is true.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import ValidationError
-
-from canonical.cases import PriorAuthorizationRequest
 from mappings.conversions import ConversionError, LocatedError, register
-from mappings.pointers import located
 from mappings.x12.ack_999 import build_999, read_999
 from mappings.x12.ack_ta1 import build_ta1, read_ta1, ta1_for_unreadable
-from mappings.x12.envelope_builder import InterchangeHeader, Party
+from mappings.x12.canonical_documents import canonical_document
 from mappings.x12.errors import CanonicalMappingError, X12Error
-from mappings.x12.prior_auth_request import build_278_request
 from mappings.x12.prior_auth_request_reader import read_278_request
 from mappings.x12.prior_auth_response import read_278_response
 from mappings.x12.specs import X217_REQUEST, X217_RESPONSE, X231_999
@@ -113,6 +101,8 @@ def _document(checked: CheckedTransaction) -> dict[str, Any]:
             }
         elif checked.spec is X231_999:
             body = {"acknowledgment": read_999(tree).to_json()}
+        elif checked.spec is not None and (found := canonical_document(checked.spec, tree)):
+            body = found
         else:
             raise ConversionError(f"no canonical form for transaction set {transaction.set_id}")
     except CanonicalMappingError as exc:
@@ -126,75 +116,3 @@ def _document(checked: CheckedTransaction) -> dict[str, Any]:
             [LocatedError(f"{where}: {exc.location}", exc.problem)],
         ) from None
     return head | body
-
-
-@register("canonical", "x12-278")
-def canonical_to_x12_278(data: bytes) -> bytes:
-    document = _json(data)
-    payload: Any = document
-    case_id: Any = None
-    options: Any = {}
-    if isinstance(document, dict) and "payload" in document:
-        if document.get("case_type", "prior_authorization") != "prior_authorization":
-            raise ConversionError(
-                "a 278 carries a prior authorization",
-                [LocatedError("/case_type", "must be prior_authorization")],
-            )
-        payload, case_id = document["payload"], document.get("case_id")
-        options = document.get("x12") or {}
-    prefix = "/payload" if payload is not document else ""
-    try:
-        request = PriorAuthorizationRequest.model_validate(payload)
-    except ValidationError as exc:
-        errors = [LocatedError(prefix + p, m) for p, m in located(exc)]
-        raise ConversionError(
-            f"invalid prior_authorization: {len(errors)} error(s)", errors
-        ) from None
-    if not isinstance(options, dict):
-        raise ConversionError("x12 options", [LocatedError("/x12", "must be an object")])
-    if case_id is None:
-        digest = hashlib.sha256(request.model_dump_json().encode()).hexdigest()
-        case_id = f"cg-{digest[:16]}"
-    if not isinstance(case_id, str):
-        raise ConversionError("case id", [LocatedError("/case_id", "must be a string")])
-    try:
-        header = _header(options, request)
-        interchange, left_out = build_278_request(case_id, request, header)
-    except (X12Error, ValueError, TypeError) as exc:
-        raise ConversionError("cannot build the 278", [LocatedError("/x12", str(exc))]) from None
-    if left_out and options.get("allow_left_out") is not True:
-        raise ConversionError(
-            f"{len(left_out)} part(s) of the request do not fit a 278; x12.allow_left_out sends it",
-            [LocatedError(prefix + item.pointer, item.reason) for item in left_out],
-        )
-    return interchange.to_bytes()
-
-
-def _json(data: bytes) -> Any:
-    try:
-        return json.loads(data)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        line = getattr(exc, "lineno", 1)
-        raise ConversionError(
-            "not JSON", [LocatedError(f"line {line}", "malformed JSON")]
-        ) from None
-
-
-def _header(options: dict[str, Any], request: PriorAuthorizationRequest) -> InterchangeHeader:
-    created = options.get("created")
-    usage = str(options.get("usage", "T"))
-    if usage not in ("P", "T"):
-        raise ValueError("usage is P (production) or T (test)")
-    return InterchangeHeader(
-        sender=Party(
-            str(options.get("sender_id", "CASEGATE")), str(options.get("sender_qualifier", "ZZ"))
-        ),
-        receiver=Party(
-            str(options.get("receiver_id", request.payer.id)),
-            str(options.get("receiver_qualifier", "ZZ")),
-        ),
-        control_number=int(options.get("control_number", 1)),
-        created=datetime.fromisoformat(created) if created else datetime.now(UTC),
-        usage=usage,
-        line_break=str(options.get("line_break", "\n")),
-    )

@@ -8,12 +8,33 @@ from __future__ import annotations
 
 from datetime import date
 
+from mappings.x12.delimiters import Delimiters
 from mappings.x12.findings import ElementError
 from mappings.x12.schema import Composite, DateFormat, Element, N, R, Rule, SegmentSpec
 from mappings.x12.segments import Segment
 
+# Verdicts by (description, delimiters, elements): large files repeat the same segments (dates,
+# adjustments, provider names) thousands of times, and a check is a pure function of these.
+# Each entry keeps its description and delimiters alive, so the ids in its key cannot be
+# reused by other objects while it is cached.
+_VERDICTS: dict[
+    tuple[int, int, tuple[str, ...]],
+    tuple[SegmentSpec, Delimiters, tuple[ElementError, ...]],
+] = {}
+_MAX_VERDICTS = 20_000
 
-def check_segment(spec: SegmentSpec, segment: Segment) -> list[ElementError]:
+
+def check_segment(spec: SegmentSpec, segment: Segment) -> tuple[ElementError, ...]:
+    key = (id(spec), id(segment.delimiters), tuple(segment.elements))
+    cached = _VERDICTS.get(key)
+    if cached is None:
+        if len(_VERDICTS) >= _MAX_VERDICTS:
+            _VERDICTS.clear()
+        cached = _VERDICTS[key] = (spec, segment.delimiters, tuple(_judge(spec, segment)))
+    return cached[2]
+
+
+def _judge(spec: SegmentSpec, segment: Segment) -> list[ElementError]:
     errors: list[ElementError] = []
     elements = segment.elements
     count = len(elements) - 1
@@ -21,9 +42,14 @@ def check_segment(spec: SegmentSpec, segment: Segment) -> list[ElementError]:
         errors.append(ElementError(spec.size + 1, "3"))
         count = spec.size
     fields = spec.fields
-    for position in range(1, max(len(fields), count) + 1):
+    delimiters = segment.delimiters
+    plain = delimiters.release is None
+    component = delimiters.component
+    repetition = delimiters.repetition or component
+    declared_count = len(fields)
+    for position in range(1, max(declared_count, count) + 1):
         raw = elements[position] if position <= count else ""
-        declared = fields[position - 1] if position <= len(fields) else None
+        declared = fields[position - 1] if position <= declared_count else None
         if declared is None:
             if raw:
                 errors.append(ElementError(position, "I10"))
@@ -34,6 +60,18 @@ def check_segment(spec: SegmentSpec, segment: Segment) -> list[ElementError]:
             continue
         if declared.usage is N:
             errors.append(ElementError(position, "I10", declared.ref))
+            continue
+        if (
+            plain
+            and type(declared) is Element
+            and declared.repeat == 1
+            and component not in raw
+            and repetition not in raw
+        ):
+            # the common case: a plain value with no separator or release character in it
+            problem = check_value(declared, raw)
+            if problem:
+                errors.append(ElementError(position, problem, declared.ref))
             continue
         _check_field(declared, segment, position, errors)
     if spec.rules:  # an element already reported (say, required and missing) is not again

@@ -50,17 +50,19 @@ class LoopNode:
 
     def segments(self, segment_id: str, qualifier: str | None = None) -> list[Segment]:
         """This loop's own segments with `segment_id` (and first element `qualifier`)."""
-        return [
-            i.segment
-            for i in self.items
-            if isinstance(i, Placed)
-            and i.segment.id == segment_id
-            and (qualifier is None or i.segment.get(1) == qualifier)
-        ]
+        return list(self._matching(segment_id, qualifier))
 
     def segment(self, segment_id: str, qualifier: str | None = None) -> Segment | None:
-        found = self.segments(segment_id, qualifier)
-        return found[0] if found else None
+        return next(self._matching(segment_id, qualifier), None)
+
+    def _matching(self, segment_id: str, qualifier: str | None) -> Iterator[Segment]:
+        for item in self.items:
+            if (
+                type(item) is Placed
+                and item.segment.elements[0] == segment_id
+                and (qualifier is None or item.segment.get(1) == qualifier)
+            ):
+                yield item.segment
 
 
 @dataclass(slots=True)
@@ -112,16 +114,20 @@ def _place(
     segment_id = elements[0]
     for depth in range(len(stack) - 1, -1, -1):
         frame = stack[depth]
-        children = frame.spec.children
+        spec = frame.spec
+        candidates = spec.positions.get(segment_id)
+        if candidates is None:
+            continue
+        children, targets = spec.children, spec.targets
         # a loop's first segment opens a new loop, never repeats; same-id siblings go any order
-        start = max(frame.spec.run_start[frame.index], 1)
-        for index in frame.spec.positions.get(segment_id, ()):
+        start = spec.run_start[frame.index] or 1
+        for index in candidates:
             if index < start:
                 continue
-            child = children[index]
-            target = child.trigger if isinstance(child, LoopSpec) else child
-            if strict and not target.matches(elements):
+            target = targets[index]
+            if strict and target.match and not target.matches(elements):
                 continue
+            child = children[index]
             while len(stack) > depth + 1:
                 _close(stack.pop(), position, errors)
             if index > frame.index:
@@ -146,15 +152,16 @@ def _place(
 
 def _skip_to(frame: _Frame, index: int, position: int, errors: list[SegmentError]) -> None:
     """Moving forward past children never seen: the required ones among them are missing."""
-    for passed in range(frame.index + 1, index):
-        if frame.counts[passed] == 0:
+    counts = frame.counts
+    for passed in frame.spec.required:
+        if frame.index < passed < index and counts[passed] == 0:
             _missing(frame.spec.children[passed], frame.spec.id, position, errors)
     frame.index = index
 
 
 def _close(frame: _Frame, position: int, errors: list[SegmentError]) -> None:
-    for index in range(frame.index + 1, len(frame.spec.children)):
-        if frame.counts[index] == 0:
+    for index in frame.spec.required:
+        if index > frame.index and frame.counts[index] == 0:
             _missing(frame.spec.children[index], frame.spec.id, position, errors)
 
 
@@ -177,4 +184,4 @@ def _check(
         return
     problems = check_segment(spec, segment)
     if problems:
-        errors.append(SegmentError(segment.id, position, "8", loop_id, tuple(problems)))
+        errors.append(SegmentError(segment.id, position, "8", loop_id, problems))

@@ -8,50 +8,56 @@ service date reads back as a period starting and ending that day.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from pydantic import ValidationError
 
 from canonical.cases import PriorAuthorizationRequest
 from mappings.pointers import located
-from mappings.x12.element_checks import valid_date
 from mappings.x12.errors import CanonicalMappingError, Location, X12Error
 from mappings.x12.loop_tree import LoopNode
-from mappings.x12.segments import Segment
+from mappings.x12.tree_reading import (
+    address,
+    dtp_period,
+    first_loop,
+    needed,
+    person,
+    present,
+    provider,
+    ref_value,
+)
 from mappings.x12.vocabulary import (
     EXPEDITED_LEVELS,
     RELATIONSHIP_FROM_X12,
-    SEX_FROM_X12,
     UNIT_FROM_X12,
 )
 
 
 def read_278_request(tree: LoopNode) -> tuple[str, PriorAuthorizationRequest]:
-    bht = _needed(tree.segment("BHT"), "BHT")
-    umo = _loop(tree, "2000A")
-    payer = _needed(_loop(umo, "2010A").segment("NM1"), "NM1")
-    requester = _loop(umo, "2000B")
-    subscriber_level = _loop(requester, "2000C")
-    subscriber_name = _loop(subscriber_level, "2010C")
-    member = _needed(subscriber_name.segment("NM1"), "NM1")
+    bht = needed(tree.segment("BHT"), "BHT")
+    umo = first_loop(tree, "2000A")
+    payer = needed(first_loop(umo, "2010A").segment("NM1"), "NM1")
+    requester = first_loop(umo, "2000B")
+    subscriber_level = first_loop(requester, "2000C")
+    subscriber_name = first_loop(subscriber_level, "2010C")
+    member = needed(subscriber_name.segment("NM1"), "NM1")
     dependents = subscriber_level.loops("2000D")
-    patient_name = _loop(dependents[0], "2010D") if dependents else subscriber_name
-    event = _loop(dependents[0] if dependents else subscriber_level, "2000E")
+    patient_name = first_loop(dependents[0], "2010D") if dependents else subscriber_name
+    event = first_loop(dependents[0] if dependents else subscriber_level, "2000E")
     um = event.segment("UM")
     place = um.component(4, 1) if um and um.component(4, 2) == "B" else ""
     group = subscriber_name.segment("REF", "6P")
     document: dict[str, Any] = {
         "urgency": "expedited" if um and um.get(6) in EXPEDITED_LEVELS else "standard",
-        "patient": _person(patient_name) | _present(mrn=_ref(patient_name, "EJ")),
-        "coverage": _present(
+        "patient": person(patient_name) | present(mrn=ref_value(patient_name, "EJ")),
+        "coverage": present(
             member_id=member.get(9),
             group_number=group.get(2) if group else None,
             relationship=_relationship(patient_name) if dependents else "self",
-            subscriber=_person(subscriber_name) if dependents else None,
+            subscriber=person(subscriber_name) if dependents else None,
         ),
         "payer": {"id": payer.get(9), "name": payer.text(3) or payer.get(9)},
-        "requesting_provider": _provider(_loop(requester, "2010B")),
+        "requesting_provider": provider(first_loop(requester, "2010B")),
         "diagnoses": _diagnoses(event),
         "service_lines": [
             _line(node, index, place, event) for index, node in enumerate(event.loops("2000F"))
@@ -67,75 +73,9 @@ def read_278_request(tree: LoopNode) -> tuple[str, PriorAuthorizationRequest]:
         raise CanonicalMappingError(located(exc)) from None
 
 
-def _needed(segment: Segment | None, segment_id: str) -> Segment:
-    if segment is None:
-        raise X12Error("a 278 request needs this segment", Location(None, segment_id))
-    return segment
-
-
-def _loop(node: LoopNode, loop_id: str) -> LoopNode:
-    found = node.loops(loop_id)
-    if not found:
-        raise X12Error(f"a 278 request needs loop {loop_id}")
-    return found[0]
-
-
-def _present(**fields: Any) -> dict[str, Any]:
-    return {key: value for key, value in fields.items() if value not in (None, "")}
-
-
-def _ref(node: LoopNode, qualifier: str) -> str | None:
-    ref = node.segment("REF", qualifier)
-    return ref.get(2) if ref else None
-
-
-def _date(value: str, segment_id: str) -> date:
-    if not valid_date(value):
-        raise X12Error("not a CCYYMMDD date", Location(None, segment_id))
-    return date(int(value[:4]), int(value[4:6]), int(value[6:8]))
-
-
-def _person(node: LoopNode) -> dict[str, Any]:
-    name = _needed(node.segment("NM1"), "NM1")
-    dmg = node.segment("DMG")
-    person = _present(family=name.text(3), given=name.text(4))
-    if dmg is not None:
-        person["birth_date"] = _date(dmg.get(2), "DMG").isoformat()
-        person["sex"] = SEX_FROM_X12.get(dmg.get(3), "unknown")
-    address = _address(node)
-    if address:
-        person["address"] = address
-    return person
-
-
-def _address(node: LoopNode) -> dict[str, Any] | None:
-    n3, n4 = node.segment("N3"), node.segment("N4")
-    if n3 is None and n4 is None:
-        return None
-    address: dict[str, Any] = {"line": [n3.text(i) for i in (1, 2) if n3.get(i)] if n3 else []}
-    if n4 is not None:
-        postal = n4.get(3)
-        postal = f"{postal[:5]}-{postal[5:]}" if len(postal) == 9 else postal
-        address |= _present(city=n4.text(1), state=n4.get(2), postal_code=postal)
-    return address
-
-
 def _relationship(node: LoopNode) -> str:
     ins = node.segment("INS")
     return RELATIONSHIP_FROM_X12.get(ins.get(2) if ins else "", "other")
-
-
-def _name(nm1: Segment) -> str:
-    if nm1.get(2) == "1":
-        return " ".join(p for p in (nm1.text(4), nm1.text(3)) if p)
-    return nm1.text(3)
-
-
-def _provider(node: LoopNode) -> dict[str, Any]:
-    nm1 = _needed(node.segment("NM1"), "NM1")
-    prv = node.segment("PRV")
-    npi = nm1.get(9) if nm1.get(8) == "XX" else None
-    return _present(npi=npi, name=_name(nm1), taxonomy=prv.get(3) if prv else None)
 
 
 def _event_parties(event: LoopNode, place: str) -> dict[str, Any]:
@@ -144,12 +84,12 @@ def _event_parties(event: LoopNode, place: str) -> dict[str, Any]:
         nm1 = node.segment("NM1")
         entity = nm1.get(1) if nm1 else ""
         if entity == "SJ" and "rendering_provider" not in parties:
-            parties["rendering_provider"] = _provider(node)
+            parties["rendering_provider"] = provider(node)
         elif entity == "FA" and "facility" not in parties:
-            facility = _provider(node)
+            facility = provider(node)
             facility.pop("taxonomy", None)
-            address = _address(node)
-            parties["facility"] = facility | _present(place_of_service=place, address=address)
+            where = address(node)
+            parties["facility"] = facility | present(place_of_service=place, address=where)
     return parties
 
 
@@ -168,7 +108,7 @@ def _line(node: LoopNode, index: int, event_place: str, event: LoopNode) -> dict
     dates = node.segment("DTP", "472") or event.segment("DTP", "AAH")
     line: dict[str, Any] = {
         "sequence": int(trace) if trace.isascii() and trace.isdigit() else index + 1,
-        "service_period": _period(_needed(dates, "DTP")),
+        "service_period": dtp_period(needed(dates, "DTP")),
     }
     if place:
         line["place_of_service"] = place
@@ -191,12 +131,3 @@ def _line(node: LoopNode, index: int, event_place: str, event: LoopNode) -> dict
     if unit in UNIT_FROM_X12:
         line["unit_type"] = UNIT_FROM_X12[unit].value
     return line
-
-
-def _period(dtp: Segment) -> dict[str, str]:
-    value = dtp.get(3)
-    if dtp.get(2) == "RD8":
-        start, _, end = value.partition("-")
-        return {"start": _date(start, "DTP").isoformat(), "end": _date(end, "DTP").isoformat()}
-    day = _date(value, "DTP").isoformat()
-    return {"start": day, "end": day}

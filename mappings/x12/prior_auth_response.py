@@ -47,7 +47,7 @@ class ReviewResponse:
 
 def read_278_response(tree: LoopNode) -> ReviewResponse:
     """The decision in a validated 278 response's loop tree."""
-    rejections = tuple(_rejections(tree))
+    rejections = tuple(rejections_in(tree))
     event = next(tree.find_loops("2000E"), None)
     services = list(event.loops("2000F")) if event else []
     hcr = event.segment("HCR") if event else None
@@ -79,11 +79,12 @@ def _decision(**fields: object) -> Decision:
         raise CanonicalMappingError(located(exc)) from None
 
 
-def _rejections(node: LoopNode) -> list[Rejection]:
+def rejections_in(node: LoopNode) -> list[Rejection]:
+    """Every AAA refusal (AAA01 = N) in `node` and below, in document order."""
     found: list[Rejection] = []
     for item in node.items:
         if isinstance(item, LoopNode):
-            found.extend(_rejections(item))
+            found.extend(rejections_in(item))
         elif item.segment.id == "AAA" and item.segment.get(1) == "N":
             found.append(Rejection(node.id, item.segment.get(3), item.segment.get(4)))
     return found

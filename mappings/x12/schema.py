@@ -96,18 +96,27 @@ class LoopSpec:
     usage: Usage
     max_repeat: int
     children: tuple[SegmentSpec | LoopSpec, ...]
+    # Derived from `children` (never passed, so `dataclasses.replace` recomputes them):
     # segment id -> indices of the children it can start or be, for the reader's lookups
-    positions: dict[str, tuple[int, ...]] = field(default_factory=dict, compare=False)
+    positions: dict[str, tuple[int, ...]] = field(default_factory=dict, init=False, compare=False)
     # per child, where its run of same-id sibling segments starts: X12 fixes the order of
     # positions, not of the qualified variants at one position (DTP*007 may precede DTP*102)
-    run_start: list[int] = field(default_factory=list, compare=False)
+    run_start: list[int] = field(default_factory=list, init=False, compare=False)
+    # indices of the required children, the only ones whose absence is an error
+    required: list[int] = field(default_factory=list, init=False, compare=False)
+    # per child, the segment description it is read by (a loop's: its trigger)
+    targets: list[SegmentSpec] = field(default_factory=list, init=False, compare=False)
 
     def __post_init__(self) -> None:
         found: dict[str, list[int]] = {}
+        self.required.extend(i for i, c in enumerate(self.children) if c.usage is Usage.required)
         for index, child in enumerate(self.children):
             first = child.children[0] if isinstance(child, LoopSpec) else child
             if isinstance(first, SegmentSpec):
                 found.setdefault(first.id, []).append(index)
+                self.targets.append(first)
+            else:
+                raise TypeError(f"loop {child.id} must start with a segment")
             previous = self.children[index - 1] if index else None
             same_run = (
                 isinstance(child, SegmentSpec)

@@ -65,6 +65,16 @@ class Segment:
         release = self.delimiters.release
         return raw if release is None or release not in raw else _unescape(raw, release)
 
+    def values(self, size: int) -> list[str]:
+        """Elements 0..`size` as values ("" where absent): one call for readers taking many."""
+        elements = self.elements
+        release = self.delimiters.release
+        if release is not None:
+            return [self.get(index) for index in range(size + 1)]
+        if len(elements) > size:
+            return elements[: size + 1]
+        return elements + [""] * (size + 1 - len(elements))
+
     def repetitions(self, index: int) -> list[str]:
         """The repeats of element `index`, each still raw (its components unsplit)."""
         raw = self.elements[index] if index < len(self.elements) else ""

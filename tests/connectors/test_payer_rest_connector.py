@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,27 +14,15 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from connectors.contract import ConnectorRequest
 from connectors.errors import ConnectorError, PermanentError, ProtocolError
 from connectors.loopback import ServerTls
 from connectors.payer_rest.sandbox import PayerRestSandbox
 from connectors.registry import ConnectorRegistry
 from connectors.sandbox import Fault
 from connectors.testing import error_text, with_values
-from tests.connectors.connector_test_support import EXAMPLE_CASE, payer_config
+from tests.connectors.connector_test_support import EXAMPLE_CASE, payer_config, prior_auth_request
 
 StartSandbox = Callable[..., PayerRestSandbox]
-
-
-def _request(payload: dict[str, Any] = EXAMPLE_CASE, **changes: Any) -> ConnectorRequest:
-    fields: dict[str, Any] = {
-        "operation": "prior_auth.submit",
-        "idempotency_key": f"key-{uuid.uuid4().hex}",
-        "case_id": f"case-{uuid.uuid4().hex[:8]}",
-        "case_type": "prior_authorization",
-        "payload": payload,
-    }
-    return ConnectorRequest(**(fields | changes))
 
 
 async def test_off_contract_answer_keeps_the_wire_bytes_out_of_the_text(
@@ -45,7 +32,7 @@ async def test_off_contract_answer_keeps_the_wire_bytes_out_of_the_text(
     connector = ConnectorRegistry().create("payer_rest", payer_config(sandbox.base_url))
     sandbox.inject(Fault.off_contract, 1)
     with pytest.raises(ProtocolError) as caught:
-        await connector.send(_request())
+        await connector.send(prior_auth_request())
     await connector.aclose()
     error = caught.value
     assert (
@@ -59,10 +46,12 @@ async def test_off_contract_answer_keeps_the_wire_bytes_out_of_the_text(
 async def test_the_decision_must_answer_this_case(start_sandbox: StartSandbox) -> None:
     sandbox = start_sandbox()
     connector = ConnectorRegistry().create("payer_rest", payer_config(sandbox.base_url))
-    submitted = await connector.send(_request())
+    submitted = await connector.send(prior_auth_request())
     with pytest.raises(ProtocolError, match="/requestId"):
         await connector.send(
-            _request(operation="prior_auth.inquire", payer_reference=submitted.payer_reference)
+            prior_auth_request(
+                operation="prior_auth.inquire", payer_reference=submitted.payer_reference
+            )
         )
     await connector.aclose()
 
@@ -88,7 +77,7 @@ async def test_requests_it_cannot_carry_are_permanent_before_any_io(
         "payer_rest", payer_config(f"http://127.0.0.1:{unused_port}")
     )
     with pytest.raises(PermanentError) as caught:
-        await connector.send(_request(**changes))
+        await connector.send(prior_auth_request(**changes))
     await connector.aclose()
     assert message in caught.value.reason
     assert "Zq-not-a-date" not in error_text(caught.value)
@@ -163,7 +152,7 @@ async def test_mutual_tls_to_token_endpoint_and_api(
     }
     connector = ConnectorRegistry().create("payer_rest", config)
     await connector.check()
-    response = await connector.send(_request())
+    response = await connector.send(prior_auth_request())
     await connector.aclose()
     assert response.decision is not None
 

@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -35,20 +34,10 @@ from tests.connectors.connector_test_support import (
     RSA_CLIENT_ID,
     SECRET_ENV,
     payer_config,
+    prior_auth_request,
 )
 
 StartSandbox = Callable[..., PayerRestSandbox]
-
-
-def _request(payload: dict[str, Any] = EXAMPLE_CASE, **changes: Any) -> ConnectorRequest:
-    fields: dict[str, Any] = {
-        "operation": "prior_auth.submit",
-        "idempotency_key": f"key-{uuid.uuid4().hex}",
-        "case_id": f"case-{uuid.uuid4().hex[:8]}",
-        "case_type": "prior_authorization",
-        "payload": payload,
-    }
-    return ConnectorRequest(**(fields | changes))
 
 
 def _connector(sandbox_url: str) -> Connector:
@@ -58,12 +47,12 @@ def _connector(sandbox_url: str) -> Connector:
 async def test_pend_decided_after_seconds(start_sandbox: StartSandbox) -> None:
     sandbox = start_sandbox([Rule(urgency="standard", decide="pend", decide_after_seconds=0.3)])
     connector = _connector(sandbox.base_url)
-    submit = _request()
+    submit = prior_auth_request()
     submitted = await connector.send(submit)
     assert submitted.decision is not None and submitted.decision.outcome is DecisionOutcome.pended
 
     def inquiry() -> ConnectorRequest:
-        return _request(
+        return prior_auth_request(
             operation="prior_auth.inquire",
             case_id=submit.case_id,
             payer_reference=submitted.payer_reference,
@@ -92,7 +81,7 @@ async def test_partial_cuts_only_the_named_procedure(start_sandbox: StartSandbox
         },
     )
     connector = _connector(sandbox.base_url)
-    response = await connector.send(_request(payload))
+    response = await connector.send(prior_auth_request(payload))
     await connector.aclose()
     decision = response.decision
     assert decision is not None and decision.outcome is DecisionOutcome.partially_approved
@@ -114,11 +103,11 @@ def test_rules_that_cannot_be_carried_out_are_refused() -> None:
 async def test_same_key_with_another_body_is_refused(start_sandbox: StartSandbox) -> None:
     sandbox = start_sandbox()
     connector = _connector(sandbox.base_url)
-    first = _request()
+    first = prior_auth_request()
     await connector.send(first)
     changed = with_values(EXAMPLE_CASE, {"urgency": "expedited"})
     with pytest.raises(PermanentError, match="HTTP 422"):
-        await connector.send(_request(changed, idempotency_key=first.idempotency_key))
+        await connector.send(prior_auth_request(changed, idempotency_key=first.idempotency_key))
     await connector.send(first)
     await connector.aclose()
     assert sandbox.effects(first.idempotency_key) == 1
@@ -157,7 +146,9 @@ async def test_unknown_payer_reference_is_permanent(start_sandbox: StartSandbox)
     sandbox = start_sandbox()
     connector = _connector(sandbox.base_url)
     with pytest.raises(PermanentError, match="HTTP 404"):
-        await connector.send(_request(operation="prior_auth.inquire", payer_reference="PR/../x"))
+        await connector.send(
+            prior_auth_request(operation="prior_auth.inquire", payer_reference="PR/../x")
+        )
     await connector.aclose()
 
 
@@ -202,8 +193,8 @@ async def test_http_control_drives_the_sandbox(start_sandbox: StartSandbox) -> N
     control.inject(Fault.unavailable, 2)
     for _ in range(2):
         with pytest.raises(TransientError):
-            await connector.send(_request())
-    request = _request()
+            await connector.send(prior_auth_request())
+    request = prior_auth_request()
     await connector.send(request)
     await connector.send(request)
     await connector.aclose()
@@ -238,7 +229,7 @@ def test_runs_as_its_own_process(tmp_path: Path, clients_file: bool) -> None:
             token = client.post(
                 "/oauth/token",
                 data={"grant_type": "client_credentials"},
-                auth=(client_id, env.get(SECRET_ENV) if clients_file else "default-s"),
+                auth=(client_id, env.get(SECRET_ENV, "") if clients_file else "default-s"),
             ).json()["access_token"]
             body = {
                 "requestId": "case-p1",

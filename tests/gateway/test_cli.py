@@ -63,8 +63,9 @@ def test_db_upgrade_and_connectors_list(home: Path) -> None:
     assert (home / "casegate.db").exists()
     listed = CliRunner().invoke(main, ["connectors", "list"])
     assert listed.exit_code == 0
-    assert listed.stdout.startswith("payer_rest\t")
-    assert "prior_auth.submit" in listed.stdout
+    rows = dict(line.split("\t", 1) for line in listed.stdout.splitlines())
+    assert "prior_auth.submit" in rows["payer_rest"]
+    assert "erp.lookup" in rows["erp"]
 
 
 def test_token_is_accepted_by_the_gateways_verifier(home: Path) -> None:

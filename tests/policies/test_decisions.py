@@ -48,7 +48,6 @@ def test_a_decision_records_the_pack_version_digest_and_the_rules_that_fired(
     assert fired(decision) == [
         ("ACME-PA-JOINT", 1),
         ("ACME-DOC-JOINT", 1),
-        ("ACME-HOLD-DOCS", 1),
         ("ACME-HOLD-FIELDS", 1),
         ("ACME-ROUTE-ANY", None),
         ("ACME-CLOCK-STANDARD", None),

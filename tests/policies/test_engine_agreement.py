@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from canonical.cases import CaseType, Urgency
+from policies import engine as engine_module
 from policies.code_systems import NO_CODE, code_key
 from policies.conditions import TABLE_COLUMNS, Column, Vocabulary
 from policies.engine import RuleEngine
@@ -174,6 +175,27 @@ def test_a_collect_table_fires_exactly_the_rows_whose_boxes_hold_the_case(
 
 
 @settings(max_examples=80, deadline=None)
+@given(rules=_table(TableName.human_review, REVIEW_CONDITIONS), cases=st.lists(CASES, max_size=12))
+def test_a_remembered_answer_is_the_one_the_engine_gives_for_the_same_inputs(
+    rules: list[Rule], cases: list[dict[str, Any]]
+) -> None:
+    """Asked twice over (the second pass from memory), and with a memory so small that it
+    starts afresh, the answers are still the rows whose boxes hold each case."""
+    engine = RuleEngine({TableName.human_review: rules})
+    for values in [*cases, *cases]:
+        fired = engine.answer(TableName.human_review, engine.line_facts(values))
+        assert fired == tuple(_matching(rules, values)), values
+    original = engine_module.REMEMBERED_INPUTS
+    engine_module.REMEMBERED_INPUTS = 2
+    try:
+        for values in [*reversed(cases), *cases]:
+            fired = engine.answer(TableName.human_review, engine.line_facts(values))
+            assert fired == tuple(_matching(rules, values)), values
+    finally:
+        engine_module.REMEMBERED_INPUTS = original
+
+
+@settings(max_examples=80, deadline=None)
 @given(rules=_table(TableName.prior_auth, LINE_CONDITIONS), cases=st.lists(CASES, max_size=12))
 def test_a_first_hit_table_fires_the_first_row_whose_box_holds_the_case(
     rules: list[Rule], cases: list[dict[str, Any]]
@@ -196,9 +218,12 @@ def test_what_the_checks_accept_is_unambiguous_and_what_they_call_unreachable_ne
     contradicted = any(p.rule and not p.unreachable for p in problems)
     boxes = [rule.box(VOCABULARY) for rule in rules]
     for values in [*cases, *_witnesses(rules, boxes)]:
-        first, *later = _matching(rules, values) or [None]
+        fired = _matching(rules, values)
+        if not fired:
+            continue
+        first, *later = fired
         assert first not in unreachable, (values, [p.reason for p in problems])
-        if first is None or contradicted:
+        if contradicted:
             continue
         for other in (n for n in later if n not in unreachable):
             same = rules[other].same_outcome(rules[first])

@@ -99,11 +99,11 @@ def test_policy_explain_prints_the_decision_and_why_each_rule_fired() -> None:
     code, out, _ = run("explain", str(EXAMPLE_CASE), "--received-at", "2026-03-02T15:00:00Z")
     assert code == 0, out
     lines = out.splitlines()
-    assert lines[0].startswith("pack acmehp 2026.2.0 (sha256 ")
+    assert lines[0].startswith("pack acmehp 2026.3.1 (sha256 ")
     assert lines[1:4] == [
         "prior authorization: required (lines 1)",
-        "complete: no",
-        "  missing attachment 09 Progress report (lines 1) [ACME-DOC-JOINT]",
+        "complete: yes",
+        "route: channel:fhir_pas -> channel:x12_278",
     ]
     assert (
         "decision due: 2026-03-09T14:00:00+00:00 (7 calendar days, CMS-0057-F, standard)" in lines

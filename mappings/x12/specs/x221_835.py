@@ -217,6 +217,17 @@ CLAIM = loop(
     SERVICE,
 )
 
+HEADER_NUMBER = loop(
+    "2000",
+    "Header number",
+    S,
+    MANY,
+    segment("LX", "Header number", R, 1, 1, an("554", 1, 6)),
+    segment("TS3", "Provider summary information", S, 1, 24, *loose(24)),
+    segment("TS2", "Provider supplemental summary information", S, 1, 19, *loose(19)),
+    CLAIM,
+)
+
 PAYMENT = TransactionSpec(
     set_id="835",
     reference=REFERENCE,
@@ -317,16 +328,7 @@ PAYMENT = TransactionSpec(
                 an("364", 1, 256, S),
             ),
         ),
-        loop(
-            "2000",
-            "Header number",
-            S,
-            MANY,
-            segment("LX", "Header number", R, 1, 1, an("554", 1, 6)),
-            segment("TS3", "Provider summary information", S, 1, 24, *loose(24)),
-            segment("TS2", "Provider supplemental summary information", S, 1, 19, *loose(19)),
-            CLAIM,
-        ),
+        HEADER_NUMBER,
         segment(
             "PLB",
             "Provider adjustment",

@@ -124,7 +124,7 @@ async def test_health(gateway: Gateway) -> None:
     assert (await gateway.client.get("/health/live")).json() == {"status": "ok"}
     ready = await gateway.client.get("/health/ready")
     assert ready.status_code == 200
-    assert ready.json()["checks"] == {"store": "ok"}
+    assert ready.json()["checks"] == {"store": "ok", "policies": "ok"}
 
 
 async def test_unknown_query_parameters_are_refused(gateway: Gateway) -> None:

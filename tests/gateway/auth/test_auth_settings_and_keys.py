@@ -128,7 +128,8 @@ def test_dev_client_secret_is_created_once_and_referenced(tmp_path: Path) -> Non
     assert _mode(secret_file) == 0o600
     assert client.client_id == "casegate-dev"
     assert client.tenant == "default"
-    assert client.scopes == ["cases:read", "cases:write", "admin"]
+    assert client.scopes[:3] == ["cases:read", "cases:write", "admin"]
+    assert {"system/Claim.write", "system/ClaimResponse.read"} <= set(client.scopes)
     assert client.secret is not None
     secret = client.secret.resolve()
     assert len(secret) >= 32

@@ -15,12 +15,24 @@ from gateway.store.schema import audit_head, cases, metadata
 
 TABLES = {
     "cases",
+    "case_policies",
+    "work_items",
     "case_events",
     "messages",
     "outbox_jobs",
     "idempotency_keys",
     "audit_log",
     "audit_head",
+    "fhir_facade_claims",
+    "fhir_ehr_subscriptions",
+    "fhir_payer_subscriptions",
+    "fhir_payer_notifications",
+    "x12_control_numbers",
+    "x12_inbound_interchanges",
+    "hl7_cases",
+    "hl7_order_refs",
+    "event_subscriptions",
+    "event_deliveries",
 }
 
 

@@ -48,7 +48,7 @@ async def test_span_names_the_route_and_drops_query_path_and_credentials(
     attributes = dict(routed.attributes or {})
     assert attributes["http.route"] == "/v1/things/{thing_id}"
     assert attributes["http.target"] == "/v1/things/{thing_id}"
-    assert attributes["http.url"].endswith("/v1/things/{thing_id}")
+    assert str(attributes["http.url"]).endswith("/v1/things/{thing_id}")
     assert attributes["http.request.header.authorization"] == ("[REDACTED]",)
     assert attributes["http.request.header.cookie"] == ("[REDACTED]",)
     assert unrouted.name == "GET"
@@ -67,3 +67,17 @@ async def test_span_names_the_route_and_drops_query_path_and_credentials(
         if isinstance(point, HistogramDataPoint)
     }
     assert routes == {"/v1/things/{thing_id}": 1, UNMATCHED_ROUTE: 1}
+
+
+async def test_span_continues_the_callers_trace(span_exporter: InMemorySpanExporter) -> None:
+    trace_id, parent_id = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
+    async with AsyncTestClient(_app(InMemoryMetricReader())) as client:
+        response = await client.get(
+            "/v1/things/a1", headers={"traceparent": f"00-{trace_id}-{parent_id}-01"}
+        )
+    assert response.status_code == 200
+    [server] = [s for s in span_exporter.get_finished_spans() if s.kind is SpanKind.SERVER]
+    assert format(server.context.trace_id, "032x") == trace_id
+    assert server.parent is not None
+    assert format(server.parent.span_id, "016x") == parent_id
+    assert dict(server.attributes or {})["http.status_code"] == 200

@@ -130,6 +130,22 @@ def test_release_character_escapes_delimiters_and_itself() -> None:
     assert list(iter_segments(io.BytesIO(data), release="?", chunk_size=3))[1] == nm1
 
 
+@pytest.mark.parametrize(
+    ("release", "expected"),
+    [
+        (None, ["NM1", "IL", "1", "O?", "BRIEN", ""]),
+        ("?", ["NM1", "IL", "1", "O*BRIEN", "", ""]),
+    ],
+)
+def test_values_are_the_elements_by_position_padded_and_released(
+    release: str | None, expected: list[str]
+) -> None:
+    data = ISA + b"NM1*IL*1*O?*BRIEN~IEA*0*000000017~"
+    nm1 = parse_segments(data, release=release)[1]
+    assert nm1.values(5) == expected
+    assert nm1.values(1) == ["NM1", "IL"]
+
+
 def test_release_character_before_an_ordinary_character_is_refused() -> None:
     with pytest.raises(X12Error) as caught:
         parse_segments(ISA + b"NM1*IL*1*O?BRIEN~", release="?")

@@ -3,14 +3,17 @@ position, segment id, loop and element, in the 999's codes."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from mappings.x12 import read
+from mappings.x12 import Delimiters, Segment, read
 from mappings.x12.findings import SegmentError
-from mappings.x12.loop_tree import LoopNode
+from mappings.x12.loop_tree import LoopNode, read_transaction
+from mappings.x12.schema import N, R, S, TransactionSpec, an, loop, segment
 from mappings.x12.specs import X217_REQUEST, X217_RESPONSE, X231_999
+from mappings.x12.specs.common import hl
 
 GOLDEN = Path(__file__).parent / "golden"
 VALID = (GOLDEN / "prior-authorization.278.x12").read_bytes()
@@ -179,7 +182,7 @@ def test_a_remittance_reads_claims_and_service_lines() -> None:
     tree = checked.transactions[0].tree
     assert tree is not None
     claims = list(tree.find_loops("2100"))
-    assert [c.segment("CLP").get(2) for c in claims if c.segment("CLP")] == ["1", "4"]
+    assert [clp.get(2) for c in claims if (clp := c.segment("CLP"))] == ["1", "4"]
     assert [len(c.loops("2110")) for c in claims] == [1, 1]
     assert [n.get(1) for n in claims[0].segments("NM1")] == ["QC", "82"]
     assert len(tree.segments("PLB")) == 1
@@ -210,3 +213,21 @@ def test_remittance_errors_are_located(
         error.loop,
         [(e.position, e.code) for e in error.elements],
     ) == expected
+
+
+def test_a_loop_copied_with_more_children_reads_them_by_their_own_descriptions() -> None:
+    """Specs extend loops with `dataclasses.replace`; the copy must not reuse the lookup
+    tables of the loop it came from, or a dependent's HL would be judged as a subscriber's."""
+    subscriber = loop("2000C", "Subscriber", R, 1, hl("22", parent=N))
+    dependent = loop("2000D", "Dependent", S, 1, hl("23"))
+    extended = replace(subscriber, children=(*subscriber.children, dependent))
+    header = segment("ST", "Header", R, 1, 2, an("143", 3, 3), an("329", 4, 9))
+    trailer = segment("SE", "Trailer", R, 1, 2, an("96", 1, 10), an("329", 4, 9))
+    spec = TransactionSpec(
+        "999", "TEST", "Test", "FA", loop("ST", "Set", R, 1, header, extended, trailer)
+    )
+    texts = ["ST*999*0001", "HL*1**22*1", "HL*2*1*23*0", "SE*4*0001"]
+    segments = [Segment(text.split("*"), Delimiters()) for text in texts]
+    tree, errors = read_transaction(spec, segments)
+    assert errors == []
+    assert _shape(tree) == ["ST", ["HL", ["HL"]], "SE"]

@@ -1,0 +1,142 @@
+"""A gateway with its workers, routed to the clearinghouse sandbox in real time and by folder."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from canonical.cases import CaseType
+from connectors.secrets import SecretRef
+from connectors.x12_clearinghouse.sandbox import X12ClearinghouseSandbox
+from gateway.app import create_app
+from gateway.runtime import Runtime
+from gateway.serving import start_server
+from gateway.settings import (
+    ConnectorInstance,
+    RetryPolicy,
+    Route,
+    Settings,
+    WorkerSettings,
+    X12Pickup,
+    X12Settings,
+)
+from tests.connectors.x12_clearinghouse.support import RULES, USER
+from tests.gateway.api.support import dev_token
+
+SETTLED = {"approved", "partially_approved", "denied", "more_info_requested"}
+CONNECTOR = "clearinghouse"
+
+
+@dataclass
+class LiveX12:
+    api: httpx.AsyncClient
+    runtime: Runtime
+    clearinghouse: X12ClearinghouseSandbox
+
+    async def submit(self, body: dict[str, Any], key: str) -> str:
+        response = await self.api.post(
+            "/v1/prior-authorizations", json=body, headers={"Idempotency-Key": key}
+        )
+        assert response.status_code == 202, response.text
+        return str(response.json()["id"])
+
+    async def case(self, case_id: str) -> dict[str, Any]:
+        return dict((await self.api.get(f"/v1/cases/{case_id}")).json())
+
+    async def events(self, case_id: str) -> list[dict[str, Any]]:
+        return list((await self.api.get(f"/v1/cases/{case_id}/events")).json())
+
+    async def wait_for(
+        self, case_id: str, statuses: set[str], timeout: float = 20
+    ) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            case = await self.case(case_id)
+            if case["status"] in statuses:
+                return case
+            assert time.monotonic() < deadline, f"case stayed {case['status']}"
+            await asyncio.sleep(0.05)
+
+
+def clearinghouse_settings(
+    tmp_path: Path, database_url: str, sandbox: X12ClearinghouseSandbox
+) -> Settings:
+    """Routed to the sandbox for prior auths; its report folder polled every 50 ms."""
+    return Settings(
+        home=tmp_path / "home",
+        database_url=database_url,
+        workers=WorkerSettings(
+            concurrency=8, lease_seconds=5, poll_interval_seconds=0.02, pended_follow_up_seconds=0.2
+        ),
+        retry_policies={
+            "default": RetryPolicy(
+                max_attempts=3, initial_backoff_seconds=0.05, max_backoff_seconds=0.2
+            )
+        },
+        connectors={
+            CONNECTOR: ConnectorInstance(
+                kind="x12_clearinghouse",
+                config={
+                    "sender": {"id": "CASEGATE"},
+                    "receiver": {"id": "CLEARINGHOUSE"},
+                    "timeout_seconds": 5,
+                    "realtime": {
+                        "url": sandbox.base_url,
+                        "auth": {
+                            "method": "client_secret",
+                            "username": USER,
+                            "password": f"file:{tmp_path / 'ch-secret'}",
+                        },
+                    },
+                    "batch": {"directory": str(sandbox.root), "poll_seconds": 0.02},
+                },
+            )
+        },
+        routes=[
+            Route(payer="ACMEHP", connector=CONNECTOR),
+            Route(payer="ACMEHP", case_type=CaseType.eligibility_check, connector=CONNECTOR),
+        ],
+        x12=X12Settings(
+            pickup=[
+                X12Pickup(
+                    connector=CONNECTOR, interval_seconds=0.05, claims_dir=tmp_path / "claims"
+                )
+            ]
+        ),
+    )
+
+
+@pytest.fixture
+def clearinghouse(tmp_path: Path) -> Iterator[X12ClearinghouseSandbox]:
+    secret = tmp_path / "ch-secret"
+    secret.write_text("ch-s3cret-for-tests")
+    sandbox = X12ClearinghouseSandbox(
+        tmp_path / "ch", RULES, users={USER: SecretRef(f"file:{secret}")}, sftp=False
+    )
+    sandbox.start()
+    yield sandbox
+    sandbox.stop()
+
+
+@pytest.fixture
+async def live_x12(
+    clearinghouse: X12ClearinghouseSandbox, database_url: str, tmp_path: Path
+) -> AsyncIterator[LiveX12]:
+    settings = clearinghouse_settings(tmp_path, database_url, clearinghouse)
+    app = create_app(settings)
+    server = await start_server(app)
+    token = dev_token(settings)
+    try:
+        async with httpx.AsyncClient(
+            base_url=server.base_url, headers={"Authorization": f"Bearer {token}"}, timeout=10
+        ) as api:
+            yield LiveX12(api=api, runtime=app.state["runtime"], clearinghouse=clearinghouse)
+    finally:
+        await server.stop()

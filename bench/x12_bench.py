@@ -24,7 +24,9 @@ import contextlib
 import io
 import json
 import logging
+import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -246,14 +248,16 @@ def _best_rates(ours: Callable[[], int], theirs: Callable[[], int]) -> tuple[flo
 def _lfh_rates(files: list[Path], rounds: int) -> dict[str, float] | str:
     """Transactions per second in linuxforhealth-x12's own environment, or why there are none."""
     python = VENV / "bin" / "python"
+    # `uv run` names its own executable in UV; the project's environment has no uv module.
+    uv = os.environ.get("UV") or shutil.which("uv")
+    if uv is None:
+        return "linuxforhealth-x12 needs uv to build its environment (run through `uv run`)"
     try:
         if not python.exists():
-            subprocess.run(
-                [sys.executable, "-m", "uv", "venv", "-q", str(VENV)], check=True, timeout=120
-            )
+            subprocess.run([uv, "venv", "-q", str(VENV)], check=True, timeout=120)
         probe = [str(python), "-c", "import linuxforhealth.x12.io"]
         if subprocess.run(probe, capture_output=True, check=False).returncode != 0:
-            install = [sys.executable, "-m", "uv", "pip", "install", "-q", "--python", str(python)]
+            install = [uv, "pip", "install", "-q", "--python", str(python)]
             install += ["linuxforhealth-x12", "pydantic<2"]
             subprocess.run(install, check=True, capture_output=True, timeout=300)
         run = [str(python), "-c", _LFH_SCRIPT, str(ROUND_SECONDS), str(rounds)]

@@ -16,14 +16,15 @@ from typing import Any
 from canonical.events import DomainEvent, note_event
 from canonical.status import CaseStatus
 from connectors.contract import ConnectorRequest, ConnectorResponse
+from gateway.dispatch.records import exchange_messages, worker_audit
 from gateway.intake import event_record
 from gateway.orchestration.decisions import DEFAULT_QUEUE, DEFAULT_ROLE
 from gateway.runtime import Runtime
 from gateway.store import cases, outbox, work
 from gateway.store.audit import append_audit
 from gateway.store.ids import new_id
-from gateway.store.records import CaseRow, Direction, JobRow, NewAuditEntry, NewJob, NewMessage
-from gateway.telemetry import current_carrier, current_trace_id
+from gateway.store.records import CaseRow, JobRow, NewAuditEntry, NewJob, NewMessage
+from gateway.telemetry import current_carrier
 
 CANCEL_JOB = "case.cancel"
 CANCEL = "prior_auth.cancel"
@@ -89,11 +90,9 @@ async def tell_payer(runtime: Runtime, job: JobRow, row: CaseRow, call: Call, ow
     if response.decision is not None:
         facts["payer_outcome"] = response.decision.outcome.value
     event = note_event(row.id, status, "payer_told", now, facts)
-    messages = [
-        _message(row, "outbound", response.wire_request, response.wire_format, now),
-        _message(row, "inbound", response.wire_response, response.wire_format, now),
-    ]
-    await _settle(runtime, job, owner, event, messages=messages, entry=_audit(row, name, owner))
+    messages = exchange_messages(row, response, response.wire_format, now)
+    entry = worker_audit(row, owner, {"send": CANCEL_JOB, "connector": name})
+    await _settle(runtime, job, owner, event, messages=messages, entry=entry)
 
 
 async def _settle(
@@ -118,34 +117,3 @@ async def _settle(
             await append_audit(conn, [entry])
         if item is not None:
             await work.add_work_items(conn, [item])
-
-
-def _message(
-    row: CaseRow, direction: Direction, body: bytes, wire_format: str, at: datetime
-) -> NewMessage:
-    return NewMessage(
-        id=new_id(),
-        tenant=row.tenant,
-        case_id=row.id,
-        direction=direction,
-        format=wire_format,
-        body=body,
-        error=None,
-        created_at=at,
-    )
-
-
-def _audit(row: CaseRow, connector: str, owner: str) -> NewAuditEntry:
-    return NewAuditEntry(
-        action="E",
-        outcome="0",
-        client_id=f"worker:{owner}",
-        token_jti=None,
-        source_address=None,
-        case_id=row.id,
-        patient_hash=None,
-        payer_id=row.payer_id,
-        purpose="HOPERAT",
-        trace_id=current_trace_id(),
-        detail={"send": CANCEL_JOB, "connector": connector},
-    )

@@ -30,6 +30,7 @@ from gateway.dispatch.backoff import exhausted, next_attempt_at
 from gateway.dispatch.cancellation import CANCEL_JOB, tell_payer
 from gateway.dispatch.job_telemetry import describe_job, timed_send
 from gateway.dispatch.recorder import OutcomeRecorder, SendOutcome
+from gateway.dispatch.records import exchange_messages, worker_audit
 from gateway.fhir.ehr_subscriptions import EHR_NOTIFICATION_JOB
 from gateway.fhir.facade_notifications import deliver_ehr_notification
 from gateway.fhir.notifications import NOTIFIED_DECISION_JOB, record_notified_decision
@@ -48,14 +49,13 @@ from gateway.runtime import Runtime
 from gateway.settings import RetryPolicy
 from gateway.store import cases, outbox
 from gateway.store.ids import new_id
-from gateway.store.records import CaseRow, Direction, JobRow, NewAuditEntry, NewJob, NewMessage
+from gateway.store.records import CaseRow, JobRow, NewJob
 from gateway.telemetry import (
     DECISION_OUTCOME,
     ERROR_TYPE,
     OUTCOME,
     context_from,
     current_carrier,
-    current_trace_id,
     traced,
 )
 
@@ -348,34 +348,12 @@ class OutboxWorker:
                 route=name,
                 decided=status in DECIDED_STATUSES,
                 events=[event_record(e) for e in events],
-                messages=[
-                    self._message(
-                        row, "outbound", response.wire_request, response.wire_format, now
-                    ),
-                    self._message(
-                        row, "inbound", response.wire_response, response.wire_format, now
-                    ),
-                ],
+                messages=exchange_messages(row, response, response.wire_format, now),
                 follow_up=follow_up,
-                audit=self._audit(row, name, job.kind, "0"),
+                audit=worker_audit(row, self.owner, {"send": job.kind, "connector": name}),
             )
             if await self._recorder.record(outcome) == "conflict":
                 raise TransientError("the case changed during the send; will retry")
-
-    @staticmethod
-    def _message(
-        row: CaseRow, direction: Direction, body: bytes, wire_format: str, now: datetime
-    ) -> NewMessage:
-        return NewMessage(
-            id=new_id(),
-            tenant=row.tenant,
-            case_id=row.id,
-            direction=direction,
-            format=wire_format,
-            body=body,
-            error=None,
-            created_at=now,
-        )
 
     async def _follow_up_job(
         self, job: JobRow, case_id: str, connector: str, response: ConnectorResponse, now: datetime
@@ -414,21 +392,6 @@ class OutboxWorker:
             )
             if moved:
                 await cases.append_event(conn, event_record(event))
-
-    def _audit(self, row: CaseRow, connector: str, kind: str, outcome: str) -> NewAuditEntry:
-        return NewAuditEntry(
-            action="E",
-            outcome=outcome,
-            client_id=f"worker:{self.owner}",
-            token_jti=None,
-            source_address=None,
-            case_id=row.id,
-            patient_hash=None,
-            payer_id=row.payer_id,
-            purpose="HOPERAT",
-            trace_id=current_trace_id(),
-            detail={"send": kind, "connector": connector},
-        )
 
     async def _finish(self, job: JobRow) -> None:
         async with self._runtime.store.begin() as conn:

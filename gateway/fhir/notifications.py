@@ -26,6 +26,7 @@ from canonical.events import transition_event
 from canonical.status import DECIDED_STATUSES, CaseStatus
 from gateway.audit.writer import record_refusal
 from gateway.dispatch.recorder import OutcomeRecorder, SendOutcome
+from gateway.dispatch.records import worker_audit
 from gateway.fhir.outcomes import FHIR_EXCEPTION_HANDLERS, FhirError, fhir_response
 from gateway.fhir.payer_subscriptions import (
     NOTIFICATION_PATH,
@@ -151,7 +152,9 @@ async def record_notified_decision(
         events=[event_record(e) for e in events],
         messages=[],
         follow_up=None,
-        audit=_audit(row, job.connector, owner),
+        audit=worker_audit(
+            row, owner, {"notification": NOTIFIED_DECISION_JOB, "connector": job.connector}
+        ),
     )
     if await recorder.record(outcome) == "conflict":
         raise NotificationNotReady("the case changed while the decision was recorded")
@@ -272,22 +275,6 @@ def _facts(decision: Decision) -> dict[str, object]:
     if decision.reason_code:
         facts["reason_code"] = decision.reason_code
     return facts
-
-
-def _audit(row: CaseRow, connector: str | None, owner: str) -> NewAuditEntry:
-    return NewAuditEntry(
-        action="E",
-        outcome="0",
-        client_id=f"worker:{owner}",
-        token_jti=None,
-        source_address=None,
-        case_id=row.id,
-        patient_hash=None,
-        payer_id=row.payer_id,
-        purpose="HOPERAT",
-        trace_id=current_trace_id(),
-        detail={"notification": NOTIFIED_DECISION_JOB, "connector": connector},
-    )
 
 
 def _refusal(request: Request[Any, Any, Any], subscription_id: str) -> NewAuditEntry:

@@ -19,22 +19,19 @@ from canonical.cases import PriorAuthorizationRequest
 from canonical.decisions import Decision
 from connectors.contract import ConnectorRequest, ConnectorResponse
 from connectors.hl7v2_mllp import NOTIFY, DecisionNotice
+from gateway.dispatch.records import exchange_messages, worker_audit
 from gateway.hl7.links import origin_of
 from gateway.runtime import Runtime
 from gateway.store import cases, outbox
 from gateway.store.audit import append_audit
 from gateway.store.clock import utcnow
-from gateway.store.ids import new_id
 from gateway.store.records import (
     CaseRow,
-    Direction,
     JobRow,
-    NewAuditEntry,
     NewJob,
-    NewMessage,
 )
 from gateway.store.schema import hl7_cases
-from gateway.telemetry import current_carrier, current_trace_id
+from gateway.telemetry import current_carrier
 
 NOTIFY_JOB = "hl7.notify"
 
@@ -89,42 +86,9 @@ async def notify_ehr(runtime: Runtime, job: JobRow, row: CaseRow, call: Call, ow
     )
     response = await call(job.connector, request)
     now = datetime.now(UTC)
-    messages = [
-        _message(row, "outbound", response.wire_request, response.wire_format, now),
-        _message(row, "inbound", response.wire_response, response.wire_format, now),
-    ]
+    messages = exchange_messages(row, response, response.wire_format, now)
     async with runtime.store.begin() as conn:
         if await outbox.complete_job(conn, job.id, owner):
             await cases.add_messages(conn, runtime.store.cipher, messages)
-            await append_audit(conn, [_audit(row, job.connector, owner)])
-
-
-def _message(
-    row: CaseRow, direction: Direction, body: bytes, wire_format: str, at: datetime
-) -> NewMessage:
-    return NewMessage(
-        id=new_id(),
-        tenant=row.tenant,
-        case_id=row.id,
-        direction=direction,
-        format=wire_format,
-        body=body,
-        error=None,
-        created_at=at,
-    )
-
-
-def _audit(row: CaseRow, connector: str, owner: str) -> NewAuditEntry:
-    return NewAuditEntry(
-        action="E",
-        outcome="0",
-        client_id=f"worker:{owner}",
-        token_jti=None,
-        source_address=None,
-        case_id=row.id,
-        patient_hash=None,
-        payer_id=row.payer_id,
-        purpose="HOPERAT",
-        trace_id=current_trace_id(),
-        detail={"send": NOTIFY_JOB, "connector": connector},
-    )
+            detail = {"send": NOTIFY_JOB, "connector": job.connector}
+            await append_audit(conn, [worker_audit(row, owner, detail)])

@@ -21,6 +21,7 @@ from canonical.events import DomainEvent, note_event, transition_event
 from canonical.status import DECIDED_STATUSES, CaseStatus
 from connectors.contract import ConnectorRequest, ConnectorResponse
 from connectors.errors import PermanentError, TransientError
+from gateway.dispatch.records import exchange_messages, worker_audit
 from gateway.intake import Caller, event_record
 from gateway.invoices.match import Discrepancy, three_way_match
 from gateway.orchestration.work import Resumed, WorkItemConflict
@@ -28,7 +29,7 @@ from gateway.runtime import Runtime
 from gateway.settings import InvoiceSettings
 from gateway.store import audit, cases, outbox
 from gateway.store.ids import new_id
-from gateway.store.records import CaseRow, Direction, JobRow, NewAuditEntry, NewJob, NewMessage
+from gateway.store.records import CaseRow, JobRow, NewJob
 from gateway.store.work import (
     NewWorkItem,
     WorkItemRow,
@@ -36,7 +37,7 @@ from gateway.store.work import (
     get_case_policy,
     update_work_item,
 )
-from gateway.telemetry import current_carrier, current_trace_id
+from gateway.telemetry import current_carrier
 
 INVOICE_POST_JOB = "invoice.post"
 REVIEW_KIND = "invoice_mismatch"
@@ -185,12 +186,7 @@ async def _exchange(
             runtime = step.runtime
             wire_format = (await runtime.connectors.get(connector)).wire_format
             at = datetime.now(UTC)
-            kept = [
-                _message(row, wire_format, "outbound", refused.wire_request, at),
-                _message(
-                    row, wire_format, "inbound", refused.wire_response, at, error=refused.reason
-                ),
-            ]
+            kept = exchange_messages(row, refused, wire_format, at, error=refused.reason)
             async with runtime.store.begin() as conn:
                 await cases.add_messages(conn, runtime.store.cipher, kept)
         raise
@@ -274,10 +270,7 @@ async def _settle(step: InvoiceStep, row: CaseRow, outcome: _Outcome) -> None:
     messages = [
         message
         for exchange in outcome.exchanges
-        for message in (
-            _message(row, exchange.wire_format, "outbound", exchange.wire_request, at),
-            _message(row, exchange.wire_format, "inbound", exchange.wire_response, at),
-        )
+        for message in exchange_messages(row, exchange, exchange.wire_format, at)
     ]
     store = step.runtime.store
     async with store.begin() as conn:
@@ -296,41 +289,5 @@ async def _settle(step: InvoiceStep, row: CaseRow, outcome: _Outcome) -> None:
         await cases.append_events(conn, [event_record(e) for e in outcome.events])
         await cases.add_messages(conn, store.cipher, messages)
         await add_work_items(conn, outcome.work_items)
-        await audit.append_audit(conn, [_audit(row, step, status)])
-
-
-def _message(
-    row: CaseRow,
-    wire_format: str,
-    direction: Direction,
-    body: bytes,
-    at: datetime,
-    *,
-    error: str | None = None,
-) -> NewMessage:
-    return NewMessage(
-        id=new_id(),
-        tenant=row.tenant,
-        case_id=row.id,
-        direction=direction,
-        format=wire_format,
-        body=body,
-        error=error,
-        created_at=at,
-    )
-
-
-def _audit(row: CaseRow, step: InvoiceStep, status: CaseStatus) -> NewAuditEntry:
-    return NewAuditEntry(
-        action="E",
-        outcome="0",
-        client_id=f"worker:{step.owner}",
-        token_jti=None,
-        source_address=None,
-        case_id=row.id,
-        patient_hash=None,
-        payer_id=row.payer_id,
-        purpose="HOPERAT",
-        trace_id=current_trace_id(),
-        detail={"send": step.job.kind, "status": status.value},
-    )
+        detail = {"send": step.job.kind, "status": status.value}
+        await audit.append_audit(conn, [worker_audit(row, step.owner, detail)])

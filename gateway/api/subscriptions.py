@@ -13,13 +13,14 @@ from typing import Annotated, Any, Literal, Self
 from litestar import Request, delete, get, post
 from litestar.openapi import ResponseSpec
 from litestar.params import JSONBody, PathParameter, QueryParameter
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from canonical.cases import CaseType
 from canonical.event_catalog import EventType, catalog_json_schema
 from connectors.http import EndpointUrl
 from gateway.api.allow import with_allow
 from gateway.api.intake import caller_of
+from gateway.api.views import View
 from gateway.auth.guards import require_any_scope
 from gateway.events.signing import new_secret
 from gateway.events.targets import Target
@@ -43,11 +44,7 @@ _CATALOG_SCHEMA = catalog_json_schema()
 _Payer = Annotated[str, Field(max_length=80, pattern=r"^[A-Za-z0-9._\-]+$")]
 
 
-class _View(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class SubscriptionTarget(_View):
+class SubscriptionTarget(View):
     """`webhook` with a url, or `connector` naming a configured instance that offers erp.post."""
 
     kind: Literal["webhook", "connector"]
@@ -65,7 +62,7 @@ class SubscriptionTarget(_View):
         return self
 
 
-class SubscriptionFilter(_View):
+class SubscriptionFilter(View):
     case_types: list[CaseType] | None = Field(
         default=None, min_length=1, max_length=10, description="None: every case type."
     )
@@ -74,14 +71,14 @@ class SubscriptionFilter(_View):
     )
 
 
-class SubscriptionRequest(_View):
+class SubscriptionRequest(View):
     event_types: list[EventType] = Field(min_length=1, max_length=50)
     filter: SubscriptionFilter = Field(default_factory=SubscriptionFilter)
     target: SubscriptionTarget
     description: str | None = Field(default=None, max_length=200)
 
 
-class SubscriptionView(_View):
+class SubscriptionView(View):
     id: str
     event_types: list[str]
     filter: SubscriptionFilter
@@ -114,23 +111,23 @@ class CreatedSubscription(SubscriptionView):
     secret: str = Field(description="whsec_...: shown only now; verify signatures with it.")
 
 
-class SubscriptionPage(_View):
+class SubscriptionPage(View):
     items: list[SubscriptionView]
     next_cursor: str | None
 
 
-class RotationRequest(_View):
+class RotationRequest(View):
     grace_seconds: int | None = Field(
         default=None, ge=0, le=30 * 86_400, description="How long the old secret still signs."
     )
 
 
-class SecretRotation(_View):
+class SecretRotation(View):
     secret: str = Field(description="The new whsec_ secret: shown only now.")
     previous_secret_expires_at: datetime
 
 
-class DeliveryView(_View):
+class DeliveryView(View):
     id: int
     event_id: str
     event_type: str
@@ -160,12 +157,12 @@ class DeliveryView(_View):
         )
 
 
-class DeliveryPage(_View):
+class DeliveryPage(View):
     items: list[DeliveryView]
     next_cursor: int | None
 
 
-class Replayed(_View):
+class Replayed(View):
     replayed: int
 
 

@@ -12,22 +12,24 @@ from canonical.clinical import MAX_ATTACHMENT_BYTES
 from gateway.store.records import CaseRow, EventRow
 
 
-class _View(BaseModel):
+class View(BaseModel):
+    """Base of every API body: a field we do not declare is refused, never silently dropped."""
+
     model_config = ConfigDict(extra="forbid")
 
 
-class Links(_View):
+class Links(View):
     self: str
     events: str
 
 
-class Accepted(_View):
+class Accepted(View):
     id: str
     status: str
     links: Links
 
 
-class CaseView(_View):
+class CaseView(View):
     id: str
     type: str
     status: str
@@ -49,7 +51,7 @@ class CaseView(_View):
         return cls(**fields, links=links)
 
 
-class CaseSummary(_View):
+class CaseSummary(View):
     """A list row: no payload, so a page of cases is not a page of PHI."""
 
     id: str
@@ -67,12 +69,12 @@ class CaseSummary(_View):
         return cls.model_validate(row, from_attributes=True)
 
 
-class CasePage(_View):
+class CasePage(View):
     items: list[CaseSummary]
     next_cursor: str | None
 
 
-class EventView(_View):
+class EventView(View):
     seq: int
     type: str
     from_status: str | None
@@ -85,11 +87,11 @@ class EventView(_View):
         return cls.model_validate(row, from_attributes=True)
 
 
-class CancelRequest(_View):
+class CancelRequest(View):
     reason: str | None = Field(default=None, max_length=500)
 
 
-class AttachmentUpload(_View):
+class AttachmentUpload(View):
     kind: str = Field(pattern=r"^[A-Z0-9]{2}$", description="X12 PWK01 report type code.")
     media_type: str = Field(pattern=r"^[a-z]+/[a-z0-9.+\-]+$", max_length=100)
     title: str = Field(min_length=1, max_length=200)

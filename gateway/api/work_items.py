@@ -12,12 +12,12 @@ from typing import Annotated, Any
 
 from litestar import Request, get, post
 from litestar.params import JSONBody, PathParameter, QueryParameter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from canonical.cases import PAYLOAD_MODELS, CaseType
 from gateway.api.cases import CaseId, _load, _record
 from gateway.api.intake import caller_of
-from gateway.api.views import AttachmentUpload
+from gateway.api.views import AttachmentUpload, View
 from gateway.audit.entries import REFUSED, SUCCESS
 from gateway.auth.guards import require_scopes
 from gateway.intake import Caller
@@ -47,11 +47,7 @@ Name = Annotated[str, Field(min_length=1, max_length=120, pattern=r"^[A-Za-z0-9.
 _MAX_RESOLVE_REQUEST = 30 * 1024 * 1024
 
 
-class _View(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class WorkItemView(_View):
+class WorkItemView(View):
     id: str
     case_id: str
     kind: str = Field(description="missing_documents, missing_fields, low_confidence, ...")
@@ -74,16 +70,16 @@ class WorkItemView(_View):
         return cls(**fields, sla_breached=breached)
 
 
-class WorkItemPage(_View):
+class WorkItemPage(View):
     items: list[WorkItemView]
     next_cursor: str | None
 
 
-class AssignRequest(_View):
+class AssignRequest(View):
     assignee: Name
 
 
-class ResolveRequest(_View):
+class ResolveRequest(View):
     attachments: list[AttachmentUpload] = Field(default_factory=list, max_length=20)
     fields: dict[str, Any] = Field(
         default_factory=dict,
@@ -96,14 +92,14 @@ class ResolveRequest(_View):
     )
 
 
-class ResolveResult(_View):
+class ResolveResult(View):
     work_item: WorkItemView
     case_status: str
     sent: bool = Field(description="True when the case was complete and went to the payer.")
     still_held: list[str] = Field(description="Kinds of hold that still need a person.")
 
 
-class DecisionView(_View):
+class DecisionView(View):
     case_id: str
     pack_id: str
     pack_version: str

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ import sqlalchemy as sa
 from connectors.erp.sandbox import ErpSandbox
 from connectors.payer_rest.sandbox_auth import SandboxClient
 from connectors.secrets import SecretRef
-from gateway.auth.keys import dev_client
+from gateway.demo.access import all_items, dev_token, secret_file
 from gateway.demo.api_submit import submit_cases
 from gateway.demo.flow import DemoContext, FlowResult
 from gateway.invoices.flow import REVIEW_KIND
@@ -80,9 +79,7 @@ class ErpFlow:
         self._approved: list[str] = []
 
     async def start(self, home: Path) -> None:
-        self._secret_file = home / "erp-client-secret"
-        self._secret_file.write_text(uuid.uuid4().hex)
-        self._secret_file.chmod(0o600)
+        self._secret_file = secret_file(home, "erp-client-secret")
         client = SandboxClient(
             client_id=CLIENT_ID, client_secret=SecretRef(f"file:{self._secret_file}")
         )
@@ -123,14 +120,7 @@ class ErpFlow:
     @staticmethod
     async def _subscribe(ctx: DemoContext) -> None:
         """The ERP connector as a subscriber, created through the API as an operator would."""
-        dev = dev_client(ctx.home)
-        assert dev.secret is not None
-        token = await ctx.api.post(
-            "/oauth/token",
-            data={"grant_type": "client_credentials", "scope": "subscriptions:write"},
-            auth=(dev.client_id, dev.secret.resolve()),
-        )
-        token.raise_for_status()
+        token = await dev_token(ctx.api, ctx.home, "subscriptions:write")
         response = await ctx.api.post(
             "/v1/subscriptions",
             json={
@@ -138,7 +128,7 @@ class ErpFlow:
                 "target": {"kind": "connector", "instance": CONNECTOR},
                 "description": "procurement, scheduling and finance in the ERP",
             },
-            headers={"Authorization": f"Bearer {token.json()['access_token']}"},
+            headers={"Authorization": f"Bearer {token}"},
         )
         response.raise_for_status()
 
@@ -149,21 +139,11 @@ class ErpFlow:
         """The mismatches' work items, once the worker has matched every invoice (bounded)."""
         deadline = time.monotonic() + REVIEW_WAIT_SECONDS
         while True:
-            items: list[dict[str, Any]] = []
-            cursor: str | None = None
-            while True:
-                params: dict[str, str | int] = {"limit": 200}
-                if cursor:
-                    params["cursor"] = cursor
-                page = (await ctx.api.get("/v1/work-items", params=params)).json()
-                items += [
-                    item
-                    for item in page["items"]
-                    if item["kind"] == REVIEW_KIND and item["case_id"] in case_ids
-                ]
-                cursor = page["next_cursor"]
-                if not cursor:
-                    break
+            items = [
+                item
+                for item in await all_items(ctx.api, "/v1/work-items")
+                if item["kind"] == REVIEW_KIND and item["case_id"] in case_ids
+            ]
             if len(items) >= expected or time.monotonic() > deadline:
                 return items
             await asyncio.sleep(0.2)

@@ -21,7 +21,7 @@ import httpx
 
 from canonical.event_catalog import EventType
 from connectors.loopback import LoopbackServer
-from gateway.auth.keys import dev_client
+from gateway.demo.access import dev_token, read_body
 from gateway.demo.flow import DemoContext, FlowResult
 from gateway.events.signing import WebhookVerificationError, verify
 from gateway.settings import Settings
@@ -56,12 +56,7 @@ class _Receiver:
     async def __call__(self, scope: _Scope, receive: _Receive, send: _Send) -> None:
         if scope["type"] != "http":
             return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body", False):
-                break
+        body = await read_body(receive)
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         with self._lock:
             self._calls.append(_Call(headers, body, time.time()))
@@ -116,15 +111,8 @@ class EventsFlow:
         return settings
 
     async def run(self, ctx: DemoContext) -> FlowResult:
-        dev = dev_client(ctx.home)
-        assert dev.secret is not None
-        token = await ctx.api.post(
-            "/oauth/token",
-            data={"grant_type": "client_credentials", "scope": "subscriptions:write"},
-            auth=(dev.client_id, dev.secret.resolve()),
-        )
-        token.raise_for_status()
-        self._headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+        token = await dev_token(ctx.api, ctx.home, "subscriptions:write")
+        self._headers = {"Authorization": f"Bearer {token}"}
         response = await ctx.api.post(
             "/v1/subscriptions",
             json={

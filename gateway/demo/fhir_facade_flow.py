@@ -16,7 +16,7 @@ from typing import Any
 
 from canonical.cases import PriorAuthorizationRequest
 from connectors.loopback import LoopbackServer
-from gateway.auth.keys import dev_client
+from gateway.demo.access import dev_token, read_body
 from gateway.demo.backlog import backlog
 from gateway.demo.flow import DemoContext, FlowResult
 from gateway.fhir.capability import BACKPORT, PAS_TOPIC
@@ -44,12 +44,7 @@ class EhrEndpoint:
         async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
             if scope["type"] != "http":
                 return
-            body = b""
-            while True:
-                message = await receive()
-                body += message.get("body", b"")
-                if not message.get("more_body"):
-                    break
+            body = await read_body(receive)
             endpoint.notified.add(_focus_case(body))
             await send({"type": "http.response.start", "status": 200, "headers": []})
             await send({"type": "http.response.body", "body": b""})
@@ -129,21 +124,10 @@ class FhirFacadeFlow:
     def configure(self, settings: Settings) -> Settings:
         return settings.model_copy(update={"fhir": FhirSettings(facade_wait_seconds=2)})
 
-    async def _token(self, ctx: DemoContext) -> str:
-        client = dev_client(ctx.home)
-        assert client.secret is not None
-        answer = await ctx.api.post(
-            "/oauth/token",
-            data={"grant_type": "client_credentials", "scope": SCOPES},
-            auth=(client.client_id, client.secret.resolve()),
-            headers={"Authorization": ""},
-        )
-        answer.raise_for_status()
-        return str(answer.json()["access_token"])
-
     async def run(self, ctx: DemoContext) -> FlowResult:
         result = FlowResult()
-        headers = {"Authorization": f"Bearer {await self._token(ctx)}", **FHIR_JSON}
+        token = await dev_token(ctx.api, ctx.home, SCOPES)
+        headers = {"Authorization": f"Bearer {token}", **FHIR_JSON}
         subscribed = await ctx.api.post(
             "/fhir/Subscription", json=_subscription(self._endpoint.url), headers=headers
         )

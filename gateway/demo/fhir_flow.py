@@ -23,6 +23,7 @@ from connectors.fhir_pas.sandbox import FhirPasSandbox
 from connectors.fhir_pas.sandbox_auth import SmartClient
 from connectors.loopback import LoopbackServer
 from connectors.payer_rest.sandbox_rules import Rule
+from gateway.demo.access import read_body
 from gateway.demo.api_submit import submit_cases
 from gateway.demo.backlog import backlog
 from gateway.demo.flow import DemoContext, FlowResult
@@ -65,12 +66,7 @@ class FrontDoor:
         async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
             if scope["type"] != "http":
                 return
-            body = b""
-            while True:
-                message = await receive()
-                body += message.get("body", b"")
-                if not message.get("more_body"):
-                    break
+            body = await read_body(receive)
             status, headers, content = 503, [], b""
             if door.target is not None:
                 forwarded = {

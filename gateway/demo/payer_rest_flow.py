@@ -4,7 +4,6 @@ review and cuts a drug's units. Its route is the fallback for every payer no oth
 
 from __future__ import annotations
 
-import uuid
 from decimal import Decimal
 from pathlib import Path
 
@@ -12,6 +11,7 @@ from connectors.payer_rest.sandbox import PayerRestSandbox
 from connectors.payer_rest.sandbox_auth import SandboxClient
 from connectors.payer_rest.sandbox_rules import Rule
 from connectors.secrets import SecretRef
+from gateway.demo.access import secret_file
 from gateway.demo.api_submit import submit_cases
 from gateway.demo.backlog import backlog
 from gateway.demo.flow import DemoContext, FlowResult
@@ -45,9 +45,7 @@ class PayerRestFlow:
         self._secret_file = Path()
 
     async def start(self, home: Path) -> None:
-        self._secret_file = home / "payer-client-secret"
-        self._secret_file.write_text(uuid.uuid4().hex)
-        self._secret_file.chmod(0o600)
+        self._secret_file = secret_file(home, "payer-client-secret")
         client = SandboxClient(
             client_id=CLIENT_ID, client_secret=SecretRef(f"file:{self._secret_file}")
         )

@@ -17,6 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from gateway.demo.access import all_items
 from gateway.demo.api_submit import submit_cases
 from gateway.demo.backlog import backlog
 from gateway.demo.flow import DemoContext, FlowResult
@@ -67,7 +68,7 @@ class PolicyFlow:
         result = await submit_cases(ctx.api, "/v1/prior-authorizations", requests, ctx.concurrency)
         held = [
             item
-            for item in await self._open_items(ctx)
+            for item in await all_items(ctx.api, "/v1/work-items")
             if item["case_id"] in result.accepted and item["kind"] == "missing_documents"
         ]
         for item in held[::2]:
@@ -81,20 +82,6 @@ class PolicyFlow:
             if response.status_code == 200:
                 self._resolved += 1
         return result
-
-    @staticmethod
-    async def _open_items(ctx: DemoContext) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
-        cursor: str | None = None
-        while True:
-            params: dict[str, str | int] = {"limit": 200}
-            if cursor:
-                params["cursor"] = cursor
-            page = (await ctx.api.get("/v1/work-items", params=params)).json()
-            items.extend(page["items"])
-            cursor = page["next_cursor"]
-            if not cursor:
-                return items
 
     async def report(self, ctx: DemoContext) -> list[str]:
         sweep = await SlaSweeper(ctx.runtime.store).sweep(datetime.now(UTC) + ADVANCE)

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 
 from gateway.app import create_app
-from gateway.auth.keys import dev_client
+from gateway.demo.access import all_items, dev_token
 from gateway.demo.flow import DemoContext, DemoFlow, FlowResult
 from gateway.demo.flows import demo_flows
 from gateway.runtime import Runtime
@@ -55,30 +55,8 @@ def _shares(count: int, flows: list[DemoFlow]) -> list[int]:
     return shares
 
 
-async def _token(client: httpx.AsyncClient, home: Path) -> str:
-    dev = dev_client(home)
-    assert dev.secret is not None
-    response = await client.post(
-        "/oauth/token",
-        data={"grant_type": "client_credentials", "scope": "cases:read cases:write"},
-        auth=(dev.client_id, dev.secret.resolve()),
-    )
-    response.raise_for_status()
-    return str(response.json()["access_token"])
-
-
 async def _all_cases(client: httpx.AsyncClient) -> dict[str, dict[str, Any]]:
-    found: dict[str, dict[str, Any]] = {}
-    cursor: str | None = None
-    while True:
-        params: dict[str, str | int] = {"limit": 200}
-        if cursor:
-            params["cursor"] = cursor
-        page = (await client.get("/v1/cases", params=params)).json()
-        found.update({item["id"]: item for item in page["items"]})
-        cursor = page["next_cursor"]
-        if not cursor:
-            return found
+    return {item["id"]: item for item in await all_items(client, "/v1/cases")}
 
 
 def _progress(text: str) -> None:
@@ -131,7 +109,8 @@ async def run_demo(
         names = ", ".join(flow.name for flow in flows)
         print(f"casegate demo: gateway {server.base_url}, {count} cases through {names}")
         async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as api:
-            api.headers["Authorization"] = f"Bearer {await _token(api, home)}"
+            token = await dev_token(api, home, "cases:read cases:write")
+            api.headers["Authorization"] = f"Bearer {token}"
             runtime: Runtime = app.state["runtime"]
             contexts = [
                 DemoContext(api, server.base_url, runtime, home, share, concurrency)

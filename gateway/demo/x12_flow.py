@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -27,6 +26,7 @@ from connectors.x12_clearinghouse.sandbox_reports import (
     remittance_835,
     report_header,
 )
+from gateway.demo.access import secret_file
 from gateway.demo.api_submit import submit_cases
 from gateway.demo.backlog import backlog
 from gateway.demo.flow import DemoContext, FlowResult
@@ -98,9 +98,7 @@ class X12Flow:
         self._denied_claims = 0
 
     async def start(self, home: Path) -> None:
-        self._secret_file = home / "clearinghouse-secret"
-        self._secret_file.write_text(uuid.uuid4().hex)
-        self._secret_file.chmod(0o600)
+        self._secret_file = secret_file(home, "clearinghouse-secret")
         self._packs = home / "x12-packs"
         self._packs.mkdir(exist_ok=True)
         (self._packs / "riverbend.yaml").write_text(PACK)

@@ -35,10 +35,9 @@ from gateway.store.subscriptions import (
     DeliverySettlement,
     SubscriptionRow,
     claim_deliveries,
-    get_subscription,
+    delivery_subscription,
     has_due,
     settle_deliveries,
-    signing_secrets,
     subscription_ids,
 )
 from gateway.telemetry import ERROR_TYPE, OUTCOME, traced
@@ -183,10 +182,10 @@ class SubscriberLane:
             return True
         store = self._runtime.store
         async with store.connect() as conn:
-            subscription = await get_subscription(conn, self._id, None)
-            secrets = await signing_secrets(conn, store.cipher, self._id, utcnow())
-        if subscription is None:
+            found = await delivery_subscription(conn, store.cipher, self._id, utcnow())
+        if found is None:
             return False
+        subscription, secrets = found
         for delivery in claimed:
             task = asyncio.create_task(self._deliver(sender, subscription, secrets, delivery))
             self._active.add(task)

@@ -48,7 +48,7 @@ class NewSubscription:
 
 @dataclass(frozen=True, slots=True)
 class SubscriptionRow:
-    """A subscription without its secrets (see `signing_secrets`)."""
+    """A subscription without its secrets (see `delivery_subscription`)."""
 
     id: str
     tenant: str
@@ -123,12 +123,12 @@ async def add_subscription(
 
 
 async def get_subscription(
-    conn: AsyncConnection, subscription_id: str, tenant: str | None
+    conn: AsyncConnection, subscription_id: str, tenant: str
 ) -> SubscriptionRow | None:
-    """The subscription, or None if absent or another tenant's (None tenant: any, for workers)."""
-    query = sa.select(*_PUBLIC_COLUMNS).where(event_subscriptions.c.id == subscription_id)
-    if tenant is not None:
-        query = query.where(event_subscriptions.c.tenant == tenant)
+    """The subscription, or None if absent or another tenant's."""
+    query = sa.select(*_PUBLIC_COLUMNS).where(
+        event_subscriptions.c.id == subscription_id, event_subscriptions.c.tenant == tenant
+    )
     row = (await conn.execute(query)).first()
     return None if row is None else SubscriptionRow(**row._asdict())
 
@@ -151,17 +151,12 @@ async def subscription_ids(conn: AsyncConnection) -> list[str]:
 
 async def delete_subscription(conn: AsyncConnection, subscription_id: str, tenant: str) -> bool:
     """Remove the subscription and whatever it was still owed."""
-    owned = sa.select(event_subscriptions.c.id).where(
-        event_subscriptions.c.id == subscription_id, event_subscriptions.c.tenant == tenant
-    )
+    mine = (event_subscriptions.c.id == subscription_id, event_subscriptions.c.tenant == tenant)
+    owned = sa.select(event_subscriptions.c.id).where(*mine)
     await conn.execute(
         sa.delete(event_deliveries).where(event_deliveries.c.subscription_id.in_(owned))
     )
-    result = await conn.execute(
-        sa.delete(event_subscriptions).where(
-            event_subscriptions.c.id == subscription_id, event_subscriptions.c.tenant == tenant
-        )
-    )
+    result = await conn.execute(sa.delete(event_subscriptions).where(*mine))
     return result.rowcount == 1
 
 
@@ -201,27 +196,23 @@ async def rotate_secret(
     return True
 
 
-async def signing_secrets(
+async def delivery_subscription(
     conn: AsyncConnection, cipher: MessageCipher, subscription_id: str, now: datetime
-) -> list[str]:
-    """The secrets to sign with now: the current one, then the previous one during its grace."""
-    row = (
-        await conn.execute(
-            sa.select(
-                event_subscriptions.c.secret,
-                event_subscriptions.c.previous_secret,
-                event_subscriptions.c.previous_secret_expires_at,
-            ).where(event_subscriptions.c.id == subscription_id)
-        )
-    ).first()
+) -> tuple[SubscriptionRow, list[str]] | None:
+    """The subscription and the secrets to sign with now: the current one, then the previous
+    one during its grace. One read serves a lane's whole claimed batch; None once deleted."""
+    query = sa.select(event_subscriptions).where(event_subscriptions.c.id == subscription_id)
+    row = (await conn.execute(query)).first()
     if row is None:
-        return []
+        return None
+    fields = row._asdict()
+    current, previous = fields.pop("secret"), fields.pop("previous_secret")
     aad = _aad(subscription_id)
-    secrets = [cipher.decrypt(row.secret, aad).decode()]
-    expires = row.previous_secret_expires_at
-    if row.previous_secret is not None and expires is not None and expires > now:
-        secrets.append(cipher.decrypt(row.previous_secret, aad).decode())
-    return secrets
+    secrets = [cipher.decrypt(current, aad).decode()]
+    expires = fields["previous_secret_expires_at"]
+    if previous is not None and expires is not None and expires > now:
+        secrets.append(cipher.decrypt(previous, aad).decode())
+    return SubscriptionRow(**fields), secrets
 
 
 async def fan_out(conn: AsyncConnection, events: Sequence[Mapping[str, Any]]) -> None:
@@ -337,21 +328,21 @@ def _blocked(candidate: sa.Table) -> sa.Exists:
     )
 
 
+def _due(subscription_id: str, now: datetime) -> sa.Select[int]:
+    """Ids of the subscription's deliveries that are due and next in their case."""
+    d = event_deliveries
+    return sa.select(d.c.id).where(
+        d.c.subscription_id == subscription_id,
+        d.c.status.in_(_CLAIMABLE),
+        d.c.available_at <= now,
+        ~_blocked(d),
+    )
+
+
 async def has_due(conn: AsyncConnection, subscription_id: str, now: datetime) -> bool:
     """A read-only look before claiming, so an idle lane (or one whose cases all wait behind a
     dead delivery) never takes the write lock."""
-    d = event_deliveries
-    query = (
-        sa.select(d.c.id)
-        .where(
-            d.c.subscription_id == subscription_id,
-            d.c.status.in_(_CLAIMABLE),
-            d.c.available_at <= now,
-            ~_blocked(d),
-        )
-        .limit(1)
-    )
-    return (await conn.execute(query)).first() is not None
+    return (await conn.execute(_due(subscription_id, now).limit(1))).first() is not None
 
 
 async def claim_deliveries(
@@ -366,13 +357,7 @@ async def claim_deliveries(
     expires = now + timedelta(seconds=lease_seconds)
     d = event_deliveries
     due = (
-        sa.select(d.c.id)
-        .where(
-            d.c.subscription_id == subscription_id,
-            d.c.status.in_(_CLAIMABLE),
-            d.c.available_at <= now,
-            ~_blocked(d),
-        )
+        _due(subscription_id, now)
         .order_by(d.c.available_at, d.c.id)
         .limit(limit)
         .with_for_update(skip_locked=True)

@@ -8,39 +8,27 @@ its CORE payload id or batch file name.
 
 from __future__ import annotations
 
-import asyncio
-from collections import OrderedDict
-
 import structlog
 
 from connectors.registry import ConnectorConfigError, InvalidConnectorError, UnknownConnectorError
 from connectors.x12_clearinghouse.connector import X12ClearinghouseConnector
+from connectors.x12_clearinghouse.control_numbers import RememberedControlNumbers
 from gateway.runtime import Runtime
 from gateway.store.control_numbers import EnvelopeLevel, next_control_number
 from gateway.store.engine import Store
 
 _log = structlog.get_logger("casegate.x12")
 CONNECTOR_KIND = "x12_clearinghouse"
-_REMEMBERED = 100_000
 
 
-class StoreControlNumbers:
+class StoreControlNumbers(RememberedControlNumbers):
     def __init__(self, store: Store) -> None:
+        super().__init__()
         self._store = store
-        self._given: OrderedDict[tuple[str, str], int] = OrderedDict()
-        self._lock = asyncio.Lock()
 
-    async def number_for(self, partner: str, key: str) -> int:
-        async with self._lock:
-            known = self._given.get((partner, key))
-            if known is not None:
-                return known
-            async with self._store.begin() as conn:
-                number = await next_control_number(conn, partner, EnvelopeLevel.interchange)
-            self._given[(partner, key)] = number
-            if len(self._given) > _REMEMBERED:
-                self._given.popitem(last=False)
-            return number
+    async def _draw(self, partner: str) -> int:
+        async with self._store.begin() as conn:
+            return await next_control_number(conn, partner, EnvelopeLevel.interchange)
 
 
 async def attach_control_numbers(runtime: Runtime) -> None:

@@ -9,10 +9,11 @@ JSON pointer into the canonical document, never dropped silently.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
 from canonical.parties import Address, AdministrativeSex, Person
 from mappings.x12.delimiters import Delimiters
+from mappings.x12.errors import Location, X12Error
 from mappings.x12.segments import Segment, Value, build
 from mappings.x12.vocabulary import SEX
 
@@ -81,6 +82,29 @@ class BodyWriter:
             self.add("N4", self.text(address.city, 30, f"{where}/city"), address.state, postal)
         elif address.state or address.postal_code:
             self.left_out.append(LeftOut(where, "state and postal code need a city in X12 (N4)"))
+
+
+def open_body(
+    delimiters: Delimiters | None,
+    case_id: str,
+    created: datetime,
+    structure: str,
+    purpose: str,
+    *more: Value,
+    originator: str | None = None,
+) -> BodyWriter:
+    """A writer whose first segment is the BHT carrying `case_id`, which answers echo back.
+
+    A case id or trace originator the partner could not carry back is refused before any
+    segment is written; `originator` is given by the bodies that write a TRN03.
+    """
+    if not 1 <= len(case_id) <= 50 or not case_id.isascii() or not case_id.isprintable():
+        raise X12Error("a case id is 1 to 50 printable ASCII characters", Location(None, "BHT", 3))
+    if originator is not None and len(originator) != 10:
+        raise X12Error("the trace originator is 10 characters", Location(None, "TRN", 3))
+    w = BodyWriter(delimiters or Delimiters())
+    w.add("BHT", structure, purpose, case_id, f"{created:%Y%m%d}", f"{created:%H%M}", *more)
+    return w
 
 
 def gap(count: int) -> list[str]:

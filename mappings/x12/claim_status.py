@@ -9,7 +9,6 @@ claim (the payer could not search): those STCs become a claim entry without clai
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from pydantic import ValidationError
@@ -17,10 +16,9 @@ from pydantic import ValidationError
 from canonical.cases import ClaimStatusRequest
 from canonical.claim_status import ClaimStatus, ClaimStatusResult, LineStatus, StatusCode
 from canonical.parties import Relationship
-from mappings.pointers import located
-from mappings.x12.body_writer import BodyWriter, LeftOut
+from mappings.x12.body_writer import BodyWriter, LeftOut, open_body
 from mappings.x12.delimiters import Delimiters
-from mappings.x12.errors import CanonicalMappingError, Location, X12Error
+from mappings.x12.errors import CanonicalMappingError
 from mappings.x12.loop_tree import LoopNode
 from mappings.x12.segments import Segment, Value
 from mappings.x12.tree_reading import (
@@ -28,13 +26,19 @@ from mappings.x12.tree_reading import (
     dtp_period,
     first_loop,
     needed,
+    payer_party,
     person,
     present,
     provider,
     ref_value,
     x12_date,
 )
-from mappings.x12.vocabulary import DEFAULT_ORIGINATOR, SEX_FROM_X12, decimal_text
+from mappings.x12.vocabulary import (
+    DEFAULT_ORIGINATOR,
+    SEX_FROM_X12,
+    decimal_text,
+    optional_decimal_text,
+)
 
 _CLAIM_LOOPS = ("2200D", "2200E")
 _LEVEL_STATUS_LOOPS = ("2200A", "2200B", "2200C")
@@ -49,7 +53,7 @@ def inquiry_body(
     delimiters: Delimiters | None = None,
 ) -> tuple[list[Segment], list[LeftOut]]:
     """The segments of a 276 between ST and SE, and what did not fit."""
-    w = _start(case_id, "13", created, originator, delimiters)
+    w = open_body(delimiters, case_id, created, "0010", "13", originator=originator)
     _levels(w, request, demographics=True)
     w.add("TRN", "1", case_id, originator)
     claim = request.claim
@@ -73,7 +77,7 @@ def status_body(
     """The segments of a 277 answering `request` with the first claim of `result`."""
     if not result.claims:
         raise ValueError("a 277 answers with the status of at least one claim")
-    w = _start(case_id, "08", created, originator, delimiters)
+    w = open_body(delimiters, case_id, created, "0010", "08", originator=originator)
     w.segments[-1].elements.append("DG")
     _levels(w, request, demographics=False)
     status = result.claims[0]
@@ -90,8 +94,8 @@ def status_body(
         w.add(
             "SVC",
             ["HC", line.procedure_code, *line.modifiers],
-            _money(line.charge),
-            _money(line.paid),
+            optional_decimal_text(line.charge),
+            optional_decimal_text(line.paid),
         )
         _stc(w, line.statuses, None, day)
         if line.line_control_number:
@@ -99,18 +103,6 @@ def status_body(
         if line.service_period:
             w.add("DTP", "472", *_range(line.service_period.start, line.service_period.end))
     return w.segments
-
-
-def _start(
-    case_id: str, purpose: str, created: datetime, originator: str, delimiters: Delimiters | None
-) -> BodyWriter:
-    if not 1 <= len(case_id) <= 50 or not case_id.isascii() or not case_id.isprintable():
-        raise X12Error("a case id is 1 to 50 printable ASCII characters", Location(None, "BHT", 3))
-    if len(originator) != 10:
-        raise X12Error("the trace originator is 10 characters", Location(None, "TRN", 3))
-    w = BodyWriter(delimiters or Delimiters())
-    w.add("BHT", "0010", purpose, case_id, f"{created:%Y%m%d}", f"{created:%H%M}")
-    return w
 
 
 def _levels(w: BodyWriter, request: ClaimStatusRequest, *, demographics: bool) -> None:
@@ -144,15 +136,12 @@ def _stc(w: BodyWriter, statuses: list[StatusCode], claim: ClaimStatus | None, d
     if claim is not None:
         paid_on = f"{claim.paid_on:%Y%m%d}" if claim.paid_on else ""
         method = "CHK" if claim.check_number else ""
-        elements += ["", _money(claim.total_charge), _money(claim.paid), "", method, paid_on]
+        charged, paid = optional_decimal_text(claim.total_charge), optional_decimal_text(claim.paid)
+        elements += ["", charged, paid, "", method, paid_on]
         elements.append(claim.check_number or "")
     if len(composites) > 1:
         elements += [""] * (9 - len(elements)) + composites[1:]
     w.add("STC", *elements)
-
-
-def _money(value: Decimal | None) -> str:
-    return "" if value is None else decimal_text(value)
 
 
 def _range(start: Any, end: Any) -> list[str]:
@@ -164,7 +153,7 @@ def read_276(tree: LoopNode) -> tuple[str, ClaimStatusRequest]:
     """A 276's case id and canonical inquiry, for the side that answers status requests."""
     bht = needed(tree.segment("BHT"), "BHT")
     source = first_loop(tree, "2000A")
-    payer = needed(first_loop(source, "2100A").segment("NM1"), "NM1")
+    payer = payer_party(first_loop(source, "2100A"))
     billing = first_loop(first_loop(source, "2000B"), "2000C")
     subscriber_level = first_loop(billing, "2000D")
     subscriber_name = first_loop(subscriber_level, "2100D")
@@ -190,7 +179,7 @@ def read_276(tree: LoopNode) -> tuple[str, ClaimStatusRequest]:
             relationship="other" if dependents else "self",
             subscriber=who(subscriber_level, subscriber_name) if dependents else None,
         ),
-        "payer": {"id": payer.get(9), "name": payer.text(3) or payer.get(9)},
+        "payer": payer,
         "provider": provider(first_loop(billing, "2100C")),
         "claim": present(
             patient_account_number=ref_value(claim, "EJ"),
@@ -202,7 +191,7 @@ def read_276(tree: LoopNode) -> tuple[str, ClaimStatusRequest]:
     try:
         return bht.get(3), ClaimStatusRequest.model_validate(document)
     except ValidationError as exc:
-        raise CanonicalMappingError(located(exc)) from None
+        raise CanonicalMappingError.refused(exc) from None
 
 
 def read_277(tree: LoopNode) -> ClaimStatusResult:
@@ -223,7 +212,7 @@ def read_277(tree: LoopNode) -> ClaimStatusResult:
             claims=claims,
         )
     except ValidationError as exc:
-        raise CanonicalMappingError(located(exc)) from None
+        raise CanonicalMappingError.refused(exc) from None
 
 
 def _statuses(node: LoopNode) -> list[StatusCode]:
@@ -267,9 +256,7 @@ def _claim(node: LoopNode, index: int) -> ClaimStatus:
         fields["lines"] = [_line(line) for line in node.loops(f"2220{node.id[-1]}")]
         return ClaimStatus.model_validate(fields)
     except ValidationError as exc:
-        raise CanonicalMappingError(
-            [(f"/claims/{index}{pointer}", problem) for pointer, problem in located(exc)]
-        ) from None
+        raise CanonicalMappingError.refused(exc, f"/claims/{index}") from None
 
 
 def _line(node: LoopNode) -> LineStatus:

@@ -17,8 +17,7 @@ from pydantic import ValidationError
 from canonical.claims import Claim, ClaimKind, ClaimLine
 from canonical.clinical import UnitType
 from canonical.parties import Relationship
-from mappings.pointers import located
-from mappings.x12.body_writer import BodyWriter, LeftOut, period
+from mappings.x12.body_writer import BodyWriter, LeftOut, open_body, period
 from mappings.x12.delimiters import Delimiters
 from mappings.x12.errors import CanonicalMappingError, Location, X12Error
 from mappings.x12.loop_tree import LoopNode
@@ -29,6 +28,7 @@ from mappings.x12.tree_reading import (
     dtp_period,
     first_loop,
     needed,
+    payer_party,
     person,
     present,
     provider,
@@ -53,11 +53,8 @@ def claim_body(
     delimiters: Delimiters | None = None,
 ) -> tuple[list[Segment], list[LeftOut]]:
     """The segments of an 837 between ST and SE, and what did not fit."""
-    if not 1 <= len(case_id) <= 50 or not case_id.isascii() or not case_id.isprintable():
-        raise X12Error("a case id is 1 to 50 printable ASCII characters", Location(None, "BHT", 3))
-    w = BodyWriter(delimiters or Delimiters())
+    w = open_body(delimiters, case_id, created, "0019", "00", "CH")
     billing = claim.billing_provider
-    w.add("BHT", "0019", "00", case_id, f"{created:%Y%m%d}", f"{created:%H%M}", "CH")
     w.party("41", billing.name, "/billing_provider/name", "46", submitter_id)
     w.add("PER", "IC", w.text(billing.name, 60, "/billing_provider/name"))
     w.party("40", claim.payer.name, "/payer/name", "46", receiver_id)
@@ -162,7 +159,7 @@ def read_837(tree: LoopNode, reference: str) -> tuple[str, Claim]:
     billing_name = first_loop(billing_level, "2010AA")
     subscriber_level = first_loop(billing_level, "2000B")
     subscriber_name = first_loop(subscriber_level, "2010BA")
-    payer = needed(first_loop(subscriber_level, "2010BB").segment("NM1"), "NM1")
+    payer = payer_party(first_loop(subscriber_level, "2010BB"))
     patients = subscriber_level.loops("2000C")
     patient_level = patients[0] if patients else subscriber_level
     patient_name = first_loop(patient_level, "2010CA") if patients else subscriber_name
@@ -183,7 +180,7 @@ def read_837(tree: LoopNode, reference: str) -> tuple[str, Claim]:
             relationship=_relationship(patient_level) if patients else "self",
             subscriber=person(subscriber_name) if patients else None,
         ),
-        "payer": {"id": payer.get(9), "name": payer.text(3) or payer.get(9)},
+        "payer": payer,
         "patient_account_number": clm.get(1),
         "total_charge": clm.get(2),
         "frequency_code": clm.component(5, 3) or "1",
@@ -213,7 +210,7 @@ def read_837(tree: LoopNode, reference: str) -> tuple[str, Claim]:
     try:
         return bht.get(3), Claim.model_validate(_without_empty(document))
     except ValidationError as exc:
-        raise CanonicalMappingError(located(exc)) from None
+        raise CanonicalMappingError.refused(exc) from None
 
 
 def _kind_fields(claim: LoopNode, clm: Segment, kind: ClaimKind) -> dict[str, Any]:

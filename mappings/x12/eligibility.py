@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from pydantic import ValidationError
@@ -19,8 +18,7 @@ from pydantic import ValidationError
 from canonical.cases import EligibilityCheckRequest
 from canonical.eligibility import Benefit, EligibilityResult
 from canonical.parties import Person, Relationship
-from mappings.pointers import located
-from mappings.x12.body_writer import BodyWriter, LeftOut, period
+from mappings.x12.body_writer import BodyWriter, LeftOut, open_body, period
 from mappings.x12.delimiters import Delimiters
 from mappings.x12.errors import CanonicalMappingError, Location, X12Error
 from mappings.x12.loop_tree import LoopNode
@@ -31,6 +29,7 @@ from mappings.x12.tree_reading import (
     dtp_period,
     first_loop,
     needed,
+    payer_party,
     person,
     present,
     provider,
@@ -41,7 +40,7 @@ from mappings.x12.vocabulary import (
     DEFAULT_ORIGINATOR,
     RELATIONSHIP,
     RELATIONSHIP_FROM_X12,
-    decimal_text,
+    optional_decimal_text,
 )
 
 ACTIVE = frozenset({"1", "2", "3", "4", "5"})
@@ -60,7 +59,7 @@ def inquiry_body(
     delimiters: Delimiters | None = None,
 ) -> tuple[list[Segment], list[LeftOut]]:
     """The segments of a 270 between ST and SE, and what did not fit."""
-    w = _start(case_id, "13", created, originator, delimiters)
+    w = open_body(delimiters, case_id, created, "0022", "13", originator=originator)
 
     def ask(writer: BodyWriter) -> None:
         writer.add("DTP", "291", "D8", f"{request.as_of:%Y%m%d}")
@@ -81,7 +80,7 @@ def benefits_body(
     delimiters: Delimiters | None = None,
 ) -> list[Segment]:
     """The segments of a 271 answering `request` with `result`, the inquiry's trace echoed."""
-    w = _start(case_id, "11", created, originator, delimiters)
+    w = open_body(delimiters, case_id, created, "0022", "11", originator=originator)
 
     def refuse(writer: BodyWriter) -> None:
         for rejection in result.rejections:
@@ -95,18 +94,6 @@ def benefits_body(
 
     _parties(w, case_id, request, trace_type="2", originator=originator, tail=answer, refuse=refuse)
     return w.segments
-
-
-def _start(
-    case_id: str, purpose: str, created: datetime, originator: str, delimiters: Delimiters | None
-) -> BodyWriter:
-    if not 1 <= len(case_id) <= 50 or not case_id.isascii() or not case_id.isprintable():
-        raise X12Error("a case id is 1 to 50 printable ASCII characters", Location(None, "BHT", 3))
-    if len(originator) != 10:
-        raise X12Error("the trace originator is 10 characters", Location(None, "TRN", 3))
-    w = BodyWriter(delimiters or Delimiters())
-    w.add("BHT", "0022", purpose, case_id, f"{created:%Y%m%d}", f"{created:%H%M}")
-    return w
 
 
 def _parties(
@@ -172,10 +159,10 @@ def _benefit(w: BodyWriter, benefit: Benefit) -> None:
         benefit.insurance_type,
         w.text(benefit.plan_description, 50, "/benefits/plan_description"),
         benefit.time_period,
-        _number(benefit.amount),
-        _number(benefit.percent),
+        optional_decimal_text(benefit.amount),
+        optional_decimal_text(benefit.percent),
         benefit.quantity_qualifier,
-        _number(benefit.quantity),
+        optional_decimal_text(benefit.quantity),
         _flag(benefit.authorization_required, "N"),
         _flag(benefit.in_network, "N"),
     )
@@ -187,10 +174,6 @@ def _benefit(w: BodyWriter, benefit: Benefit) -> None:
         w.add("MSG", w.text(message, 264, "/benefits/messages"))
 
 
-def _number(value: Decimal | None) -> str:
-    return "" if value is None else decimal_text(value)
-
-
 def _flag(value: bool | None, no: str) -> str:
     return "" if value is None else ("Y" if value else no)
 
@@ -199,7 +182,7 @@ def read_270(tree: LoopNode) -> tuple[str, EligibilityCheckRequest]:
     """A 270's case id (BHT03) and canonical check, for the side that answers inquiries."""
     bht = needed(tree.segment("BHT"), "BHT")
     source = first_loop(tree, "2000A")
-    payer = needed(first_loop(source, "2100A").segment("NM1"), "NM1")
+    payer = payer_party(first_loop(source, "2100A"))
     receiver = first_loop(source, "2000B")
     subscriber_level = first_loop(receiver, "2000C")
     subscriber_name = first_loop(subscriber_level, "2100C")
@@ -220,7 +203,7 @@ def read_270(tree: LoopNode) -> tuple[str, EligibilityCheckRequest]:
             relationship=relationship.value if dependents else "self",
             subscriber=person(subscriber_name) if dependents else None,
         ),
-        "payer": {"id": payer.get(9), "name": payer.text(3) or payer.get(9)},
+        "payer": payer,
         "provider": provider(first_loop(receiver, "2100B")),
         "service_type_codes": [
             code for node in inquiries if (eq := node.segment("EQ")) for code in eq.repetitions(1)
@@ -231,7 +214,7 @@ def read_270(tree: LoopNode) -> tuple[str, EligibilityCheckRequest]:
     try:
         return bht.get(3), EligibilityCheckRequest.model_validate(document)
     except ValidationError as exc:
-        raise CanonicalMappingError(located(exc)) from None
+        raise CanonicalMappingError.refused(exc) from None
 
 
 def read_271(tree: LoopNode) -> EligibilityResult:
@@ -277,7 +260,7 @@ def read_271(tree: LoopNode) -> EligibilityResult:
     try:
         return EligibilityResult.model_validate(fields)
     except ValidationError as exc:
-        raise CanonicalMappingError(located(exc)) from None
+        raise CanonicalMappingError.refused(exc) from None
 
 
 def _read_benefit(node: LoopNode, index: int) -> Benefit:
@@ -302,9 +285,7 @@ def _read_benefit(node: LoopNode, index: int) -> Benefit:
     try:
         return Benefit.model_validate(fields)
     except ValidationError as exc:
-        raise CanonicalMappingError(
-            [(f"/benefits/{index}{pointer}", problem) for pointer, problem in located(exc)]
-        ) from None
+        raise CanonicalMappingError.refused(exc, f"/benefits/{index}") from None
 
 
 def _needing_authorization(benefits: list[Benefit]) -> list[str]:

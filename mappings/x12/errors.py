@@ -10,6 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pydantic import ValidationError
+
+from mappings.pointers import located
+
 
 @dataclass(frozen=True, slots=True)
 class Location:
@@ -54,3 +58,8 @@ class CanonicalMappingError(ValueError):
     def __init__(self, problems: list[tuple[str, str]]) -> None:
         self.problems = problems
         super().__init__("; ".join(f"{where}: {what}" for where, what in problems))
+
+    @classmethod
+    def refused(cls, exc: ValidationError, under: str = "") -> CanonicalMappingError:
+        """The model's objections, each pointed into the document below `under`."""
+        return cls([(under + pointer, problem) for pointer, problem in located(exc)])

@@ -16,11 +16,10 @@ from datetime import date, datetime
 from canonical.cases import PriorAuthorizationRequest
 from canonical.clinical import ServiceLine, UnitType
 from canonical.parties import Relationship
-from mappings.x12.body_writer import BodyWriter, LeftOut, period
+from mappings.x12.body_writer import BodyWriter, LeftOut, open_body, period
 from mappings.x12.delimiters import Delimiters
 from mappings.x12.envelope import Interchange
 from mappings.x12.envelope_builder import Group, InterchangeHeader, Transaction, build_interchange
-from mappings.x12.errors import Location, X12Error
 from mappings.x12.segments import Segment
 from mappings.x12.specs.x217_request import REFERENCE
 from mappings.x12.vocabulary import (
@@ -46,12 +45,7 @@ def request_body(
     delimiters: Delimiters | None = None,
 ) -> tuple[list[Segment], list[LeftOut]]:
     """The segments between ST and SE, and what did not fit."""
-    if not 1 <= len(case_id) <= 50 or not case_id.isascii() or not case_id.isprintable():
-        raise X12Error("a case id is 1 to 50 printable ASCII characters", Location(None, "BHT", 3))
-    if len(originator) != 10:
-        raise X12Error("the trace originator is 10 characters", Location(None, "TRN", 3))
-    w = BodyWriter(delimiters or Delimiters())
-    w.add("BHT", "0007", "13", case_id, created.strftime("%Y%m%d"), created.strftime("%H%M"))
+    w = open_body(delimiters, case_id, created, "0007", "13", originator=originator)
     payer = w.level(None, "20", True)
     w.party("X3", request.payer.name, "/payer/name", "PI", request.payer.id)
     requester = w.level(payer, "21", True)

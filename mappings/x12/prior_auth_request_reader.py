@@ -13,7 +13,6 @@ from typing import Any
 from pydantic import ValidationError
 
 from canonical.cases import PriorAuthorizationRequest
-from mappings.pointers import located
 from mappings.x12.errors import CanonicalMappingError, Location, X12Error
 from mappings.x12.loop_tree import LoopNode
 from mappings.x12.tree_reading import (
@@ -21,6 +20,7 @@ from mappings.x12.tree_reading import (
     dtp_period,
     first_loop,
     needed,
+    payer_party,
     person,
     present,
     provider,
@@ -36,7 +36,7 @@ from mappings.x12.vocabulary import (
 def read_278_request(tree: LoopNode) -> tuple[str, PriorAuthorizationRequest]:
     bht = needed(tree.segment("BHT"), "BHT")
     umo = first_loop(tree, "2000A")
-    payer = needed(first_loop(umo, "2010A").segment("NM1"), "NM1")
+    payer = payer_party(first_loop(umo, "2010A"))
     requester = first_loop(umo, "2000B")
     subscriber_level = first_loop(requester, "2000C")
     subscriber_name = first_loop(subscriber_level, "2010C")
@@ -56,7 +56,7 @@ def read_278_request(tree: LoopNode) -> tuple[str, PriorAuthorizationRequest]:
             relationship=_relationship(patient_name) if dependents else "self",
             subscriber=person(subscriber_name) if dependents else None,
         ),
-        "payer": {"id": payer.get(9), "name": payer.text(3) or payer.get(9)},
+        "payer": payer,
         "requesting_provider": provider(first_loop(requester, "2010B")),
         "diagnoses": _diagnoses(event),
         "service_lines": [
@@ -70,7 +70,7 @@ def read_278_request(tree: LoopNode) -> tuple[str, PriorAuthorizationRequest]:
     try:
         return bht.get(3), PriorAuthorizationRequest.model_validate(document)
     except ValidationError as exc:
-        raise CanonicalMappingError(located(exc)) from None
+        raise CanonicalMappingError.refused(exc) from None
 
 
 def _relationship(node: LoopNode) -> str:

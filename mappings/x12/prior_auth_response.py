@@ -16,7 +16,6 @@ from pydantic import ValidationError
 
 from canonical.base import Period
 from canonical.decisions import Decision, DecisionOutcome, ItemDecision, ReviewAction
-from mappings.pointers import located
 from mappings.x12.element_checks import valid_date
 from mappings.x12.errors import CanonicalMappingError, Location, X12Error
 from mappings.x12.loop_tree import LoopNode
@@ -76,7 +75,7 @@ def _decision(**fields: object) -> Decision:
     try:
         return Decision.model_validate(fields)
     except ValidationError as exc:
-        raise CanonicalMappingError(located(exc)) from None
+        raise CanonicalMappingError.refused(exc) from None
 
 
 def rejections_in(node: LoopNode) -> list[Rejection]:
@@ -135,9 +134,7 @@ def _item(node: LoopNode, index: int) -> ItemDecision | None:
             reason_code=hcr.get(3) or None,
         )
     except ValidationError as exc:
-        raise CanonicalMappingError(
-            [(f"/items/{index}{pointer}", problem) for pointer, problem in located(exc)]
-        ) from None
+        raise CanonicalMappingError.refused(exc, f"/items/{index}") from None
 
 
 def _units(node: LoopNode) -> Decimal | None:

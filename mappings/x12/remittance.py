@@ -17,7 +17,6 @@ from typing import Any, BinaryIO
 from pydantic import ValidationError
 
 from canonical.remittance import ClaimPayment, ProviderAdjustment, Remittance
-from mappings.pointers import located
 from mappings.x12.errors import CanonicalMappingError, Location, X12Error
 from mappings.x12.findings import SEGMENT_CODES
 from mappings.x12.loop_tree import LoopNode, read_transaction
@@ -77,9 +76,7 @@ def claim_payment(node: LoopNode, index: int = 0) -> ClaimPayment:
     try:
         return ClaimPayment.model_validate(fields)
     except ValidationError as exc:
-        raise CanonicalMappingError(
-            [(f"/claims/{index}{pointer}", problem) for pointer, problem in located(exc)]
-        ) from None
+        raise CanonicalMappingError.refused(exc, f"/claims/{index}") from None
 
 
 def _remittance(
@@ -119,7 +116,7 @@ def _remittance(
     try:
         return Remittance.model_validate(fields)
     except ValidationError as exc:
-        raise CanonicalMappingError(located(exc)) from None
+        raise CanonicalMappingError.refused(exc) from None
 
 
 def _span(start: Segment | None, end: Segment | None) -> dict[str, date] | None:
@@ -181,10 +178,7 @@ def _provider_adjustments(plb: Segment) -> Iterator[ProviderAdjustment]:
                 amount=amount(plb.get(position + 1), "PLB", position + 1),
             )
         except ValidationError as exc:
-            where = [
-                (f"/provider_adjustments{pointer}", problem) for pointer, problem in located(exc)
-            ]
-            raise CanonicalMappingError(where) from None
+            raise CanonicalMappingError.refused(exc, "/provider_adjustments") from None
 
 
 @dataclass(slots=True)

@@ -135,6 +135,12 @@ def provider(node: LoopNode) -> dict[str, Any]:
     return present(npi=npi, name=display_name(nm1), taxonomy=prv.get(3) if prv else None)
 
 
+def payer_party(node: LoopNode) -> dict[str, str]:
+    """The canonical payer of a payer name loop; one sending no name is known by its id."""
+    nm1 = needed(node.segment("NM1"), "NM1")
+    return {"id": nm1.get(9), "name": nm1.text(3) or nm1.get(9)}
+
+
 def dtp_period(dtp: Segment) -> dict[str, str]:
     """A DTP (or a DTM-free D8/RD8 pair) as a canonical period; one day starts and ends it."""
     value = dtp.get(3)

@@ -92,3 +92,8 @@ def decimal_text(value: Decimal) -> str:
     """A quantity as X12 writes it: no exponent, no trailing zeros ("10", "1.5")."""
     text = format(value, "f")
     return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def optional_decimal_text(value: Decimal | None) -> str:
+    """`decimal_text`, or an empty element when the value is not known."""
+    return "" if value is None else decimal_text(value)

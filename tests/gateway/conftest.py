@@ -1,8 +1,9 @@
 """Fixtures every gateway test may use: a running gateway app (workers off, so intake state can
-be read back as written) on each store, served by uvicorn on loopback."""
+be read back as written) on each store, served by uvicorn on loopback; or the store alone."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -16,7 +17,19 @@ from gateway.auth.keys import dev_client, load_or_create_issuer_key
 from gateway.auth.settings import ClientSettings
 from gateway.serving import start_server
 from gateway.settings import Settings, WorkerSettings
+from gateway.store.engine import Store, open_store
+from gateway.store.migrate import upgrade
 from tests.gateway.api.support import Gateway
+from tests.gateway.store.conftest import DATA_KEY
+
+
+@pytest.fixture
+async def store(database_url: str) -> AsyncIterator[Store]:
+    """An open store on a freshly migrated database, for tests that read and write rows."""
+    await asyncio.to_thread(upgrade, database_url)
+    opened = await open_store(database_url, DATA_KEY)
+    yield opened
+    await opened.close()
 
 
 @pytest.fixture

@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import random
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -27,19 +24,14 @@ import pytest
 from connectors.sandbox import HttpSandboxControl
 from gateway.demo.backlog import backlog
 from gateway.settings import load_settings
-from tests.gateway.api.support import dev_token
+from tests.gateway.api.support import dev_token, free_port
+from tests.gateway.process_support import ServeProcess
 
 Submission = tuple[str, dict[str, Any]]
 SUBMISSIONS = 2000
 CONCURRENCY = 16
 SETTLED = {"approved", "partially_approved", "denied", "more_info_requested"}
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
@@ -63,42 +55,8 @@ def payer(tmp_path: Path) -> Iterator[HttpSandboxControl]:
     process.wait(timeout=10)
 
 
-class GatewayProcess:
-    def __init__(self, home: Path, config: Path, port: int) -> None:
-        self.base_url = f"http://127.0.0.1:{port}"
-        self._env = {**os.environ, "CASEGATE_HOME": str(home), "CASEGATE_CONFIG": str(config)}
-        self._port = port
-        self._process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", "gateway.cli", "serve", "--port", str(self._port)],
-            env=self._env,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{self.base_url}/health/live", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "gateway did not start"
-            time.sleep(0.1)
-
-    def kill(self) -> None:
-        assert self._process is not None
-        self._process.send_signal(signal.SIGKILL)
-        self._process.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self._process is not None and self._process.poll() is None:
-            self._process.terminate()
-            self._process.wait(timeout=20)
-
-
 async def _submit_all(
-    gateway: GatewayProcess,
+    gateway: ServeProcess,
     token: str,
     bodies: list[tuple[str, dict[str, Any]]],
     accepted: dict[str, str],
@@ -160,7 +118,7 @@ async def test_kill_minus_nine_loses_nothing_and_duplicates_nothing(
             }
         )
     )
-    gateway = GatewayProcess(home, config, _free_port())
+    gateway = ServeProcess(home, config, free_port())
     gateway.start()
     settings = load_settings(config, environ={"CASEGATE_HOME": str(home)})
     token = dev_token(settings)
@@ -193,7 +151,7 @@ async def test_kill_minus_nine_loses_nothing_and_duplicates_nothing(
 
 
 async def _wait_until_settled(
-    gateway: GatewayProcess, token: str, case_ids: set[str]
+    gateway: ServeProcess, token: str, case_ids: set[str]
 ) -> dict[str, str]:
     deadline = time.monotonic() + 240
     async with httpx.AsyncClient(

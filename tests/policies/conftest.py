@@ -46,6 +46,25 @@ def pack_text(rows: str = "", *, tables: str = "", extra: str = "") -> str:
     )
 
 
+EXAMPLES_BASE = """\
+examples:
+  base:
+    patient: {given: A, family: B, birth_date: 1970-01-01}
+    coverage: {member_id: M1}
+    payer: {id: TESTPAYER, name: Test}
+    requesting_provider: {npi: "1260181593", name: Clinician}
+    diagnoses: [{code: M17.11}]
+    service_lines:
+      - {sequence: 1, procedure_code: "27447", service_period: {start: 2026-04-06}}
+  cases:
+"""
+
+
+def examples(cases: str) -> str:
+    """A pack's `examples`: a knee replacement for TESTPAYER as the base, then these `cases`."""
+    return EXAMPLES_BASE + _indented(cases, 4)
+
+
 def _indented(text: str, width: int) -> str:
     body = textwrap.dedent(text).strip("\n")
     return textwrap.indent(body, " " * width) + "\n" if body else ""

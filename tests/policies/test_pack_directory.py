@@ -11,7 +11,7 @@ import pytest
 from policies.decision import PolicyCase
 from policies.errors import NoPackForPayer
 from policies.pack_directory import PackDirectory
-from tests.policies.conftest import case, line, pack_text, payload
+from tests.policies.conftest import case, examples, line, pack_text, payload
 
 KNEE_REQUIRED = """
 - id: KNEE
@@ -114,22 +114,12 @@ def test_restoring_the_good_content_clears_a_refusal(
 
 
 def test_a_pack_whose_examples_fail_is_refused(directory: PackDirectory, tmp_path: Path) -> None:
-    examples = """
-        examples:
-          base:
-            patient: {given: A, family: B, birth_date: 1970-01-01}
-            coverage: {member_id: M1}
-            payer: {id: TESTPAYER, name: Test}
-            requesting_provider: {npi: "1260181593", name: Clinician}
-            diagnoses: [{code: M17.11}]
-            service_lines:
-              - {sequence: 1, procedure_code: "27447", service_period: {start: 2026-04-06}}
-          cases:
-            - name: knee replacement needs authorization
-              received_at: 2026-03-02T09:00:00Z
-              expect: {auth_required: true}
+    cases = """
+        - name: knee replacement needs authorization
+          received_at: 2026-03-02T09:00:00Z
+          expect: {auth_required: true}
         """
-    text = pack_text(extra=examples).replace('version: "1.0"', 'version: "1.1"')
+    text = pack_text(extra=examples(cases)).replace('version: "1.0"', 'version: "1.1"')
     write(tmp_path / "test.yaml", text)
     (event,) = directory.reload().refused
     assert [e.reason for e in event.errors] == [

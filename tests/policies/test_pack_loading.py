@@ -10,7 +10,8 @@ import pytest
 from policies import SHIPPED_PACKS
 from policies.errors import PackError, PackRejected
 from policies.pack import load_pack, parse_pack
-from tests.policies.conftest import pack_text
+from policies.pack_schema import TableName
+from tests.policies.conftest import examples, pack_text
 
 WritePack = Callable[..., Path]
 
@@ -42,7 +43,7 @@ def test_a_valid_pack_loads_with_its_version_and_a_digest_of_its_bytes() -> None
     pack = parse_pack(text.encode(), "test.yaml")
     assert (pack.id, pack.payer, pack.version) == ("test", "TESTPAYER", "1.0")
     assert pack.digest != parse_pack((text + "# edited\n").encode(), "test.yaml").digest
-    (catch_all,) = pack.tables["prior_auth"]
+    (catch_all,) = pack.tables[TableName.prior_auth]
     assert catch_all.source == f"test.yaml:{line_of(text, 'id: PA-NONE')}"
 
 
@@ -156,7 +157,7 @@ def test_a_narrower_row_first_is_the_exception_before_the_rule() -> None:
           why: Knee replacement.
         """
     )
-    assert [r.id for r in parse_pack(text.encode(), "p.yaml").tables["prior_auth"]] == [
+    assert [r.id for r in parse_pack(text.encode(), "p.yaml").tables[TableName.prior_auth]] == [
         "KNEE-ASC",
         "KNEE",
         "PA-NONE",
@@ -388,28 +389,17 @@ def test_a_key_given_twice_is_refused() -> None:
 
 
 def test_examples_are_checked_at_load() -> None:
-    examples = """
-        examples:
-          base:
-            urgency: standard
-            patient: {given: A, family: B, birth_date: 1970-01-01}
-            coverage: {member_id: M1}
-            payer: {id: TESTPAYER, name: Test}
-            requesting_provider: {npi: "1260181593", name: Clinician}
-            diagnoses: [{code: M17.11}]
-            service_lines:
-              - {sequence: 1, procedure_code: "27447", service_period: {start: 2026-04-06}}
-          cases:
-            - name: bad npi
-              received_at: 2026-03-02T09:00:00Z
-              case: {rendering_provider: {npi: "1234567890", name: Surgeon}}
-              expect: {fired: [NO-SUCH-RULE], missing: [attachment:ZZ]}
-            - name: other payer
-              received_at: 2026-03-02T09:00:00Z
-              case: {payer: {id: ELSEWHERE, name: Else}}
-              expect: {auth_required: false}
+    cases = """
+        - name: bad npi
+          received_at: 2026-03-02T09:00:00Z
+          case: {rendering_provider: {npi: "1234567890", name: Surgeon}}
+          expect: {fired: [NO-SUCH-RULE], missing: [attachment:ZZ]}
+        - name: other payer
+          received_at: 2026-03-02T09:00:00Z
+          case: {payer: {id: ELSEWHERE, name: Else}}
+          expect: {auth_required: false}
         """
-    text = pack_text(extra=examples)
+    text = pack_text(extra=examples(cases))
     errors = errors_of(text)
     assert [(e.line, e.reason) for e in errors] == [
         (

@@ -9,27 +9,17 @@ from click.testing import CliRunner
 
 from gateway.cli import main
 from policies import SHIPPED_PACKS
-from tests.policies.conftest import pack_text, payload
+from tests.policies.conftest import examples, pack_text, payload
 
 EXAMPLE_CASE = Path(__file__).parents[2] / "examples" / "prior-authorization.json"
-EXAMPLES = """
-examples:
-  base:
-    patient: {given: A, family: B, birth_date: 1970-01-01}
-    coverage: {member_id: M1}
-    payer: {id: TESTPAYER, name: Test}
-    requesting_provider: {npi: "1260181593", name: Clinician}
-    diagnoses: [{code: M17.11}]
-    service_lines:
-      - {sequence: 1, procedure_code: "27447", service_period: {start: 2026-04-06}}
-  cases:
-    - name: knee replacement needs nothing here
-      received_at: 2026-03-02T09:00:00Z
-      expect: {auth_required: false, fired: [PA-NONE, ROUTE]}
-    - name: this expectation is wrong
-      received_at: 2026-03-02T09:00:00Z
-      expect: {auth_required: true, route: ["channel:fhir_pas"]}
-"""
+EXAMPLES = examples("""
+- name: knee replacement needs nothing here
+  received_at: 2026-03-02T09:00:00Z
+  expect: {auth_required: false, fired: [PA-NONE, ROUTE]}
+- name: this expectation is wrong
+  received_at: 2026-03-02T09:00:00Z
+  expect: {auth_required: true, route: ["channel:fhir_pas"]}
+""")
 
 
 def run(*args: str) -> tuple[int, str, str]:

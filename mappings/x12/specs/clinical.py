@@ -21,7 +21,7 @@ from mappings.x12.schema import (
     rule,
     segment,
 )
-from mappings.x12.specs.common import loose
+from mappings.x12.specs.common import loose, procedure
 
 
 def _diagnosis(usage: Usage = R) -> Composite:
@@ -109,27 +109,13 @@ HCR = segment(
 )
 
 
-def _procedure(qualifiers: str | None, usage: Usage = R) -> Composite:
-    return composite(
-        "C003",
-        code("235", 2, 2, qualifiers),
-        an("234", 1, 48),
-        an("1339", 2, 2, S),
-        an("1339", 2, 2, S),
-        an("1339", 2, 2, S),
-        an("1339", 2, 2, S),
-        an("352", 1, 80, S),
-        usage=usage,
-    )
-
-
 SV1 = segment(
     "SV1",
     "Professional service",
     S,
     1,
     21,
-    _procedure("HC IV N4 ZZ"),
+    procedure("HC IV N4 ZZ"),
     dec("782", 1, 18, S),
     code("355", 2, 2, "MJ UN", S),
     dec("380", 1, 15, S),
@@ -151,7 +137,7 @@ SV2 = segment(
     1,
     10,
     an("234", 1, 48, S),
-    _procedure("HC HP IV N4 ZZ", S),
+    procedure("HC HP IV N4 ZZ", S),
     dec("782", 1, 18, S),
     code("355", 2, 2, "DA UN", S),
     dec("380", 1, 15, S),
@@ -168,16 +154,13 @@ SV3 = segment(
     S,
     1,
     11,
-    _procedure("AD CD"),
+    procedure("AD CD"),
     dec("782", 1, 18, S),
     None,
     composite(
         "C006",
         code("1361", 1, 3),
-        code("1361", 1, 3, None, S),
-        code("1361", 1, 3, None, S),
-        code("1361", 1, 3, None, S),
-        code("1361", 1, 3, None, S),
+        *(code("1361", 1, 3, None, S) for _ in range(4)),
         usage=S,
     ),
     code("1358", 1, 1, None, S),
@@ -195,10 +178,7 @@ TOO = segment(
     composite(
         "C005",
         code("1369", 1, 2),
-        code("1369", 1, 2, None, S),
-        code("1369", 1, 2, None, S),
-        code("1369", 1, 2, None, S),
-        code("1369", 1, 2, None, S),
+        *(code("1369", 1, 2, None, S) for _ in range(4)),
         usage=S,
     ),
 )

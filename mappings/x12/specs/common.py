@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from mappings.x12.schema import (
     UNBOUNDED,
+    Composite,
     DateFormat,
     Element,
     R,
@@ -17,6 +18,7 @@ from mappings.x12.schema import (
     Usage,
     an,
     code,
+    composite,
     dt,
     num,
     rule,
@@ -33,6 +35,18 @@ PROVIDER_REF_QUALIFIERS = "0B 1G 1J EI N5 N7 SY ZH"
 def loose(size: int) -> tuple[Element, ...]:
     """Elements described only as present-or-not, for segments casegate passes through."""
     return tuple(an("", 1, 264, S) for _ in range(size))
+
+
+def procedure(qualifiers: str | None, usage: Usage = R, *, described: bool = True) -> Composite:
+    """C003, a procedure code and its modifiers; `described` when the guide uses C003-07."""
+    return composite(
+        "C003",
+        code("235", 2, 2, qualifiers),
+        an("234", 1, 48),
+        *(an("1339", 2, 2, S) for _ in range(4)),
+        *((an("352", 1, 80, S),) if described else ()),
+        usage=usage,
+    )
 
 
 def st(set_id: str, reference: str) -> SegmentSpec:

@@ -37,6 +37,7 @@ from mappings.x12.specs.common import (
     dtp,
     hl,
     nm1,
+    procedure,
     ref,
     st,
 )
@@ -93,24 +94,13 @@ def _trace(name: str, types: str, *, originator: bool) -> SegmentSpec:
     )
 
 
-def _service_composite() -> Composite:
-    return composite(
-        "C003",
-        code("235", 2, 2, "AD ER HC HP IV N4 NU WK"),
-        an("234", 1, 48),
-        *(an("1339", 2, 2, S) for _ in range(4)),
-        an("352", 1, 80, S),
-        usage=R,
-    )
-
-
 SVC = segment(
     "SVC",
     "Service line information",
     R,
     1,
     7,
-    _service_composite(),
+    procedure("AD ER HC HP IV N4 NU WK"),
     dec("782", 1, 18),
     dec("782", 1, 18, S),
     an("234", 1, 48, S),

@@ -52,12 +52,12 @@ SUBSCRIBER_REF_QUALIFIERS = "1L 1W 3H 6P A6 EJ F6 HJ IG N6 NQ SY"
 DEPENDENT_RELATIONSHIPS = "01 19 20 21 39 40 53 G8"
 
 
-def _provider(loop_id: str, name: str, entities: str, max_repeat: int) -> LoopSpec:
+def _provider(loop_id: str, name: str, entities: str) -> LoopSpec:
     return loop(
         loop_id,
         name,
         S,
-        max_repeat,
+        12,
         nm1(f"{name} name", entities),
         ref(f"{name} supplemental identification", PROVIDER_REF_QUALIFIERS, max_use=7),
         N3,
@@ -85,7 +85,7 @@ SERVICE = loop(
     HSD,
     PWK,
     MSG,
-    _provider("2010F", "Service provider", SERVICE_PROVIDERS, 12),
+    _provider("2010F", "Service provider", SERVICE_PROVIDERS),
 )
 
 
@@ -117,7 +117,7 @@ def _event(usage: Usage) -> LoopSpec:
         CR6,
         PWK,
         MSG,
-        _provider("2010EA", "Patient event provider", EVENT_PROVIDERS, 12),
+        _provider("2010EA", "Patient event provider", EVENT_PROVIDERS),
         loop(
             "2010EB",
             "Patient event transport information",

@@ -25,7 +25,7 @@ from mappings.x12.schema import (
     rule,
     segment,
 )
-from mappings.x12.specs.common import MANY, N3, N4, SE, loose, nm1, ref
+from mappings.x12.specs.common import MANY, N3, N4, SE, loose, nm1, procedure, ref
 
 REFERENCE = "005010X221A1"
 CLAIM_STATUS = "1 2 3 4 19 20 21 22 23 25"
@@ -115,17 +115,6 @@ def _quantity(name: str, qualifiers: str, max_use: int) -> SegmentSpec:
     )
 
 
-def _procedure(usage: Usage) -> Composite:
-    return composite(
-        "C003",
-        code("235", 2, 2, SERVICE_QUALIFIERS),
-        an("234", 1, 48),
-        *(an("1339", 2, 2, S) for _ in range(4)),
-        an("352", 1, 80, S),
-        usage=usage,
-    )
-
-
 def _adjustment(usage: Usage) -> Composite:
     return composite(
         "C042",
@@ -146,12 +135,12 @@ SERVICE = loop(
         R,
         1,
         7,
-        _procedure(R),
+        procedure(SERVICE_QUALIFIERS, R),
         dec("782", 1, 18),
         dec("782", 1, 18),
         an("234", 1, 48, S),
         dec("380", 1, 15, S),
-        _procedure(S),
+        procedure(SERVICE_QUALIFIERS, S),
         dec("380", 1, 15, S),
     ),
     _dtm("Service date", "150 151 472", 2),

@@ -43,6 +43,7 @@ from mappings.x12.specs.common import (
     hl,
     loose,
     nm1,
+    procedure,
     prv,
     ref,
     st,
@@ -56,17 +57,6 @@ PROFESSIONAL_HI = "ABK ABF BK BF BP BO BQ BR BG TC"
 INSTITUTIONAL_HI = "ABK BK ABJ BJ APR PR ABN BN DR ABF BF BBR BR CAH BBQ BQ BI BH BE BG TC"
 LINE_REFS = "6R 9B 9D 9F BT EW G1 X4 OB F4 K4 LX VY"
 CLAIM_REFS = "4N 9A 9C 9F D9 EA EW F5 F8 G1 G4 LU LX P4 X4 1J"
-
-
-def _procedure(qualifiers: str) -> Composite:
-    return composite(
-        "C003",
-        code("235", 2, 2, qualifiers),
-        an("234", 1, 48),
-        *(an("1339", 2, 2, S) for _ in range(4)),
-        an("352", 1, 80, S),
-        usage=R,
-    )
 
 
 def _code_list(qualifiers: str, usage: Usage) -> Composite:
@@ -103,7 +93,7 @@ SV1 = segment(
     R,
     1,
     21,
-    _procedure("ER HC IV WK"),
+    procedure("ER HC IV WK"),
     dec("782", 1, 18),
     code("355", 2, 2, "MJ UN"),
     dec("380", 1, 15),
@@ -126,14 +116,7 @@ SV2 = segment(
     1,
     10,
     an("234", 1, 48),
-    composite(
-        "C003",
-        code("235", 2, 2, "ER HC HP IV WK"),
-        an("234", 1, 48),
-        *(an("1339", 2, 2, S) for _ in range(4)),
-        an("352", 1, 80, S),
-        usage=S,
-    ),
+    procedure("ER HC HP IV WK", S),
     dec("782", 1, 18),
     code("355", 2, 2, "DA UN"),
     dec("380", 1, 15),

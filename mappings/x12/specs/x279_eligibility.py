@@ -43,6 +43,7 @@ from mappings.x12.specs.common import (
     ins,
     loose,
     nm1,
+    procedure,
     prv,
     ref,
     st,
@@ -60,16 +61,7 @@ PERSON_REF_QUALIFIERS = "18 1L 1W 3H 6P 6Q CE CT EA EJ F6 GH HJ IF IG ML N6 NQ Q
 RELATED_ENTITIES = "13 1I 1P 2B 36 73 FA GP GW I3 IL LR P3 P4 P5 PR PRP SEP TTP VER VN VY X3 Y2"
 RELATED_QUALIFIERS = "24 34 46 FA FI II MI NI PI PP SV XV XX"
 SERVICE_TYPES = Element("1365", "ID", 1, 2, S, None, repeat=99)
-
-
-def _procedure() -> Composite:
-    return composite(
-        "C003",
-        code("235", 2, 2, "AD CJ HC ID IV N4 ZZ"),
-        an("234", 1, 48),
-        *(an("1339", 2, 2, S) for _ in range(4)),
-        usage=S,
-    )
+PROCEDURE = procedure("AD CJ HC ID IV N4 ZZ", S, described=False)  # no C003-07 here
 
 
 def _pointers() -> Composite:
@@ -83,7 +75,7 @@ EQ = segment(
     1,
     5,
     SERVICE_TYPES,
-    _procedure(),
+    PROCEDURE,
     code("1207", 3, 3, COVERAGE_LEVELS, S),
     None,
     _pointers(),
@@ -106,7 +98,7 @@ EB = segment(
     dec("380", 1, 15, S),
     code("1073", 1, 1, "N U Y", S),
     code("1073", 1, 1, "N U W Y", S),
-    _procedure(),
+    PROCEDURE,
     _pointers(),
 )
 HSD = segment("HSD", "Health care services delivery", S, 9, 8, *loose(8))

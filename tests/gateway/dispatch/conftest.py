@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
-import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from connectors.payer_rest.sandbox import PayerRestSandbox
@@ -19,9 +15,8 @@ from connectors.payer_rest.sandbox_rules import Rule
 from connectors.secrets import SecretRef
 from gateway.app import create_app
 from gateway.runtime import Runtime
-from gateway.serving import start_server
 from gateway.settings import ConnectorInstance, RetryPolicy, Route, Settings, WorkerSettings
-from tests.gateway.api.support import EXAMPLES, dev_token
+from tests.gateway.api.support import CaseApi, dev_token, example_request, served
 
 SETTLED = {"approved", "partially_approved", "denied", "more_info_requested"}
 RULES = [
@@ -43,45 +38,17 @@ def payer(tmp_path: Path) -> Iterator[PayerRestSandbox]:
 
 
 @dataclass
-class LiveGateway:
-    api: httpx.AsyncClient
+class LiveGateway(CaseApi):
     runtime: Runtime
     payer: PayerRestSandbox
 
     async def submit(self, key: str, **changes: Any) -> str:
-        body = _example(**changes)
+        body = example_request(**changes)
         response = await self.api.post(
             "/v1/prior-authorizations", json=body, headers={"Idempotency-Key": key}
         )
         assert response.status_code == 202, response.text
         return str(response.json()["id"])
-
-    async def case(self, case_id: str) -> dict[str, Any]:
-        return dict((await self.api.get(f"/v1/cases/{case_id}")).json())
-
-    async def events(self, case_id: str) -> list[dict[str, Any]]:
-        return list((await self.api.get(f"/v1/cases/{case_id}/events")).json())
-
-    async def wait_for(
-        self, case_id: str, statuses: set[str], timeout: float = 20
-    ) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while True:
-            case = await self.case(case_id)
-            if case["status"] in statuses:
-                return case
-            assert time.monotonic() < deadline, f"case stayed {case['status']}"
-            await asyncio.sleep(0.05)
-
-
-def _example(**changes: Any) -> dict[str, Any]:
-    body: dict[str, Any] = json.loads((EXAMPLES / "prior-authorization.json").read_text())
-    if "procedure_code" in changes:
-        body["service_lines"][0]["procedure_code"] = changes.pop("procedure_code")
-    if "payer_id" in changes:
-        body["payer"]["id"] = changes.pop("payer_id")
-    assert not changes
-    return body
 
 
 def routed_settings(
@@ -128,12 +95,5 @@ async def live(
         tmp_path, database_url, api_url=payer.base_url, token_url=f"{payer.base_url}/oauth/token"
     )
     app = create_app(settings)
-    server = await start_server(app)
-    token = dev_token(settings)
-    try:
-        async with httpx.AsyncClient(
-            base_url=server.base_url, headers={"Authorization": f"Bearer {token}"}, timeout=10
-        ) as api:
-            yield LiveGateway(api=api, runtime=app.state["runtime"], payer=payer)
-    finally:
-        await server.stop()
+    async with served(app, dev_token(settings)) as api:
+        yield LiveGateway(api=api, runtime=app.state["runtime"], payer=payer)

@@ -1,4 +1,5 @@
-"""The gateway with its workers, routed to the payer sandbox, and a webhook receiver on loopback."""
+"""The gateway with its workers, routed to the payer sandbox, and a webhook receiver on loopback;
+also the ERP sandbox for the tests (here and in invoices) whose events reach the ERP connector."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,12 +17,15 @@ import pytest
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
+from connectors.erp.sandbox import ErpSandbox
 from connectors.payer_rest.sandbox import PayerRestSandbox
 from gateway.app import create_app
 from gateway.runtime import Runtime
-from gateway.serving import start_server
-from gateway.settings import EventSettings
-from tests.gateway.api.support import EXAMPLES, dev_token
+from gateway.settings import ConnectorInstance, EventSettings
+from gateway.store.engine import Store
+from gateway.store.ids import new_id
+from gateway.store.subscriptions import NewSubscription, add_subscription
+from tests.gateway.api.support import EXAMPLES, dev_token, served
 from tests.gateway.dispatch.conftest import payer, routed_settings  # noqa: F401 (a fixture)
 from tests.gateway.events.receiver import WebhookReceiver
 
@@ -33,6 +38,7 @@ ALL_AUTHORIZATION = [
     "authorization.denied",
 ]
 SCOPES = ("cases:read", "cases:write", "subscriptions:write")
+ERP_SECRET_ENV = "ERP_SANDBOX_CLIENT_SECRET"
 
 
 @pytest.fixture
@@ -41,6 +47,55 @@ def receiver() -> Iterator[WebhookReceiver]:
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def erp(monkeypatch: pytest.MonkeyPatch) -> Iterator[ErpSandbox]:
+    monkeypatch.setenv(ERP_SECRET_ENV, "erp-secret-for-tests")
+    with ErpSandbox(hang_seconds=3) as sandbox:
+        yield sandbox
+
+
+async def add_webhook_subscription(
+    store: Store, event_types: list[str], created_at: datetime, tenant: str = "default"
+) -> str:
+    """A webhook subscription written straight to the store (its target is never called)."""
+    subscription_id = f"sub_{new_id()}"
+    async with store.begin() as conn:
+        await add_subscription(
+            conn,
+            store.cipher,
+            NewSubscription(
+                id=subscription_id,
+                tenant=tenant,
+                event_types=event_types,
+                case_types=None,
+                payers=None,
+                target_kind="webhook",
+                target_url="http://127.0.0.1:9/hook",
+                description=None,
+                secret="whsec_" + "A" * 44,
+                created_at=created_at,
+            ),
+        )
+    return subscription_id
+
+
+def erp_connector(erp: ErpSandbox, base_url: str, profile: str) -> ConnectorInstance:
+    """The `erp` connector instance, on the sandbox's OData or REST face as `profile` says."""
+    return ConnectorInstance(
+        kind="erp",
+        config={
+            "base_url": base_url,
+            "profile": profile,
+            "timeout_seconds": 2,
+            "auth": {
+                "token_url": f"{erp.base_url}/oauth/token",
+                "client_id": "casegate",
+                "client_secret": f"env:{ERP_SECRET_ENV}",
+            },
+        },
+    )
 
 
 @dataclass
@@ -109,14 +164,7 @@ async def events_gateway(
     )
     reader = InMemoryMetricReader()
     app = create_app(settings, meter_provider=MeterProvider(metric_readers=[reader]))
-    server = await start_server(app)
-    token = dev_token(settings, SCOPES)
-    try:
-        async with httpx.AsyncClient(
-            base_url=server.base_url, headers={"Authorization": f"Bearer {token}"}, timeout=10
-        ) as api:
-            yield EventsGateway(
-                api=api, runtime=app.state["runtime"], receiver=receiver, metrics=reader
-            )
-    finally:
-        await server.stop()
+    async with served(app, dev_token(settings, SCOPES)) as api:
+        yield EventsGateway(
+            api=api, runtime=app.state["runtime"], receiver=receiver, metrics=reader
+        )

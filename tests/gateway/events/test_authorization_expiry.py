@@ -3,12 +3,8 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 from typing import Any
-
-import pytest
 
 from canonical.events import case_created, transition_event
 from canonical.status import CaseStatus
@@ -16,45 +12,15 @@ from gateway.events.expiry import expire_authorizations
 from gateway.intake import event_record
 from gateway.orchestration.sweeper import SlaSweeper
 from gateway.store import cases
-from gateway.store.engine import Store, open_store
+from gateway.store.engine import Store
 from gateway.store.ids import new_id
-from gateway.store.migrate import upgrade
 from gateway.store.records import NewCase
-from gateway.store.subscriptions import NewSubscription, add_subscription, list_deliveries
+from gateway.store.subscriptions import list_deliveries
+from tests.gateway.events.conftest import add_webhook_subscription
 
 OPENED = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 SWEPT = datetime(2026, 4, 2, 6, 0, tzinfo=UTC)
 S = CaseStatus
-
-
-@pytest.fixture
-async def store(database_url: str) -> AsyncIterator[Store]:
-    await asyncio.to_thread(upgrade, database_url)
-    opened = await open_store(database_url, bytes(range(32)))
-    yield opened
-    await opened.close()
-
-
-async def _subscribe(store: Store) -> str:
-    subscription_id = f"sub_{new_id()}"
-    async with store.begin() as conn:
-        await add_subscription(
-            conn,
-            store.cipher,
-            NewSubscription(
-                id=subscription_id,
-                tenant="default",
-                event_types=["authorization.expired"],
-                case_types=None,
-                payers=None,
-                target_kind="webhook",
-                target_url="http://127.0.0.1:9/hook",
-                description=None,
-                secret="whsec_" + "A" * 44,
-                created_at=OPENED,
-            ),
-        )
-    return subscription_id
 
 
 async def _decided(
@@ -95,7 +61,7 @@ async def _decided(
 
 
 async def test_only_an_ended_approval_expires_and_only_once(store: Store) -> None:
-    subscription_id = await _subscribe(store)
+    subscription_id = await add_webhook_subscription(store, ["authorization.expired"], OPENED)
     ended = await _decided(store, S.approved, date(2026, 3, 31))
     partly_ended = await _decided(store, S.partially_approved, date(2026, 2, 28))
     await _decided(store, S.approved, date(2026, 4, 2))  # its last day is today: still valid

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
-import httpx
 import pytest
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
@@ -16,21 +15,11 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from connectors.erp.sandbox import ErpSandbox
 from connectors.payer_rest.sandbox import PayerRestSandbox
 from gateway.app import create_app
-from gateway.serving import start_server
-from gateway.settings import ConnectorInstance, EventSettings
-from tests.gateway.api.support import dev_token
+from gateway.settings import EventSettings
+from tests.gateway.api.support import dev_token, served
 from tests.gateway.dispatch.conftest import routed_settings
-from tests.gateway.events.conftest import SCOPES, EventsGateway
+from tests.gateway.events.conftest import SCOPES, EventsGateway, erp_connector
 from tests.gateway.events.receiver import WebhookReceiver
-
-ERP_SECRET_ENV = "ERP_SANDBOX_CLIENT_SECRET"
-
-
-@pytest.fixture
-def erp(monkeypatch: pytest.MonkeyPatch) -> Iterator[ErpSandbox]:
-    monkeypatch.setenv(ERP_SECRET_ENV, "erp-secret-for-tests")
-    with ErpSandbox() as sandbox:
-        yield sandbox
 
 
 @pytest.fixture
@@ -44,38 +33,18 @@ async def erp_gateway(
     settings = routed_settings(
         tmp_path, database_url, api_url=payer.base_url, token_url=f"{payer.base_url}/oauth/token"
     )
-    erp_instance = ConnectorInstance(
-        kind="erp",
-        config={
-            "base_url": erp.base_url,
-            "profile": "rest",
-            "timeout_seconds": 2,
-            "auth": {
-                "token_url": f"{erp.base_url}/oauth/token",
-                "client_id": "casegate",
-                "client_secret": f"env:{ERP_SECRET_ENV}",
-            },
-        },
-    )
     settings = settings.model_copy(
         update={
-            "connectors": {**settings.connectors, "erp": erp_instance},
+            "connectors": {**settings.connectors, "erp": erp_connector(erp, erp.base_url, "rest")},
             "events": EventSettings(timeout_seconds=1.0, refresh_seconds=0.05),
         }
     )
     reader = InMemoryMetricReader()
     app = create_app(settings, meter_provider=MeterProvider(metric_readers=[reader]))
-    server = await start_server(app)
-    token = dev_token(settings, SCOPES)
-    try:
-        async with httpx.AsyncClient(
-            base_url=server.base_url, headers={"Authorization": f"Bearer {token}"}, timeout=10
-        ) as api:
-            yield EventsGateway(
-                api=api, runtime=app.state["runtime"], receiver=receiver, metrics=reader
-            )
-    finally:
-        await server.stop()
+    async with served(app, dev_token(settings, SCOPES)) as api:
+        yield EventsGateway(
+            api=api, runtime=app.state["runtime"], receiver=receiver, metrics=reader
+        )
 
 
 async def _subscribe(gw: EventsGateway, instance: str) -> str:

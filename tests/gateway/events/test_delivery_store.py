@@ -3,8 +3,6 @@ event per case at a time, held behind a dead delivery until replayed."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
@@ -13,23 +11,22 @@ from canonical.events import case_created, transition_event
 from canonical.status import CaseStatus
 from gateway.intake import event_record
 from gateway.store import cases
-from gateway.store.engine import Store, open_store
+from gateway.store.engine import Store
 from gateway.store.ids import new_id
-from gateway.store.migrate import upgrade
 from gateway.store.records import NewCase
 from gateway.store.subscriptions import (
     DeliveryRow,
     DeliverySettlement,
-    NewSubscription,
-    add_subscription,
     has_due,
     list_deliveries,
     replay_dead,
     settle_deliveries,
 )
 from gateway.store.subscriptions import claim_deliveries as claim_in
+from tests.gateway.events.conftest import add_webhook_subscription
 
 AT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+SUBSCRIBED = ["case.opened", "case.submitted", "authorization.approved"]
 S = CaseStatus
 
 
@@ -44,34 +41,8 @@ async def claim_deliveries(
         return await claim_in(conn, subscription_id, owner, limit, lease)
 
 
-@pytest.fixture
-async def store(database_url: str) -> AsyncIterator[Store]:
-    await asyncio.to_thread(upgrade, database_url)
-    opened = await open_store(database_url, bytes(range(32)))
-    yield opened
-    await opened.close()
-
-
 async def _subscribe(store: Store, tenant: str = "default") -> str:
-    subscription_id = f"sub_{new_id()}"
-    async with store.begin() as conn:
-        await add_subscription(
-            conn,
-            store.cipher,
-            NewSubscription(
-                id=subscription_id,
-                tenant=tenant,
-                event_types=["case.opened", "case.submitted", "authorization.approved"],
-                case_types=None,
-                payers=None,
-                target_kind="webhook",
-                target_url="http://127.0.0.1:9/hook",
-                description=None,
-                secret="whsec_" + "A" * 44,
-                created_at=AT,
-            ),
-        )
-    return subscription_id
+    return await add_webhook_subscription(store, SUBSCRIBED, AT, tenant)
 
 
 def _case(tenant: str = "default") -> NewCase:

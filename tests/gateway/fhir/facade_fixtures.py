@@ -18,9 +18,8 @@ import pytest
 from connectors.payer_rest.sandbox import PayerRestSandbox
 from gateway.app import create_app
 from gateway.runtime import Runtime
-from gateway.serving import start_server
 from gateway.settings import FhirSettings
-from tests.gateway.api.support import dev_token
+from tests.gateway.api.support import CaseApi, dev_token, served
 from tests.gateway.dispatch.conftest import payer, routed_settings
 from tests.gateway.fhir.facade_support import FHIR
 
@@ -37,18 +36,14 @@ __all__ = ["EHR_SCOPES", "MAX_BUNDLE_BYTES", "Facade", "facade", "payer"]
 
 
 @dataclass
-class Facade:
-    api: httpx.AsyncClient
+class Facade(CaseApi):
     runtime: Runtime
     payer: PayerRestSandbox
 
     async def submit(self, bundle: Any, **kwargs: Any) -> httpx.Response:
         return await self.api.post("/fhir/Claim/$submit", json=bundle, headers=FHIR, **kwargs)
 
-    async def case(self, case_id: str) -> dict[str, Any]:
-        return dict((await self.api.get(f"/v1/cases/{case_id}")).json())
-
-    async def wait_for(self, condition: Callable[[], Any], timeout: float = 20) -> None:
+    async def wait_until(self, condition: Callable[[], Any], timeout: float = 20) -> None:
         deadline = time.monotonic() + timeout
         while not condition():
             assert time.monotonic() < deadline, "the condition never held"
@@ -66,12 +61,5 @@ async def facade(
     )
     fhir = FhirSettings(facade_wait_seconds=3, max_bundle_bytes=MAX_BUNDLE_BYTES)
     app = create_app(settings.model_copy(update={"fhir": fhir}))
-    server = await start_server(app)
-    token = dev_token(settings, EHR_SCOPES)
-    try:
-        async with httpx.AsyncClient(
-            base_url=server.base_url, headers={"Authorization": f"Bearer {token}"}, timeout=30
-        ) as api:
-            yield Facade(api=api, runtime=app.state["runtime"], payer=payer)
-    finally:
-        await server.stop()
+    async with served(app, dev_token(settings, EHR_SCOPES), timeout=30) as api:
+        yield Facade(api=api, runtime=app.state["runtime"], payer=payer)

@@ -4,7 +4,6 @@ notifications (a real HTTP server on loopback)."""
 from __future__ import annotations
 
 import json
-import socket
 import threading
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -12,28 +11,11 @@ from typing import Any
 
 from canonical.cases import PriorAuthorizationRequest
 from mappings.fhir_pas import build_request_bundle
-from tests.gateway.api.support import EXAMPLES
+from tests.gateway.api.support import example_request
 
 EHR_CLAIM_SYSTEM = "urn:oid:2.16.840.1.113883.3.9999.77"
 REQUESTER_NPI = "1260181593"
 FHIR = {"Content-Type": "application/fhir+json"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
-
-
-def example_request(**changes: Any) -> dict[str, Any]:
-    body: dict[str, Any] = json.loads((EXAMPLES / "prior-authorization.json").read_text())
-    if "procedure_code" in changes:
-        body["service_lines"][0]["procedure_code"] = changes.pop("procedure_code")
-    if "payer_id" in changes:
-        body["payer"]["id"] = changes.pop("payer_id")
-    assert not changes
-    return body
 
 
 def ehr_bundle(claim_number: str, **changes: Any) -> dict[str, Any]:

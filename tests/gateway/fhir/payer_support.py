@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import httpx
 
 from canonical.cases import CaseType
 from connectors.fhir_pas.sandbox import FhirPasSandbox
@@ -20,7 +17,6 @@ from connectors.payer_rest.sandbox_rules import Rule
 from gateway.app import create_app
 from gateway.fhir.payer_subscriptions import export_signing_key
 from gateway.runtime import Runtime
-from gateway.serving import start_server
 from gateway.settings import (
     ConnectorInstance,
     PayerFollowUpSettings,
@@ -29,7 +25,7 @@ from gateway.settings import (
     Settings,
     WorkerSettings,
 )
-from tests.gateway.api.support import EXAMPLES, dev_token
+from tests.gateway.api.support import EXAMPLES, CaseApi, dev_token, free_port, served
 
 PAYER_ID = "PASHP"
 CLIENT_ID = "casegate"
@@ -42,8 +38,7 @@ RULES = [
 
 
 @dataclass
-class PasGateway:
-    api: httpx.AsyncClient
+class PasGateway(CaseApi):
     base_url: str
     runtime: Runtime
     payer: FhirPasSandbox
@@ -61,30 +56,11 @@ class PasGateway:
         assert response.status_code == 202, response.text
         return str(response.json()["id"])
 
-    async def wait_for(self, case_id: str, status: str, timeout: float = 20) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while True:
-            case = (await self.api.get(f"/v1/cases/{case_id}")).json()
-            if case["status"] == status:
-                return dict(case)
-            assert time.monotonic() < deadline, f"case stayed {case['status']}"
-            await asyncio.sleep(0.05)
-
-    async def events(self, case_id: str) -> list[dict[str, Any]]:
-        return list((await self.api.get(f"/v1/cases/{case_id}/events")).json())
-
     async def subscribed(self, timeout: float = 10) -> None:
         deadline = time.monotonic() + timeout
         while not self.payer.subscriptions():
             assert time.monotonic() < deadline, "the gateway never subscribed at the payer"
             await asyncio.sleep(0.05)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 def pas_settings(
@@ -140,20 +116,15 @@ async def live_pas_gateway(
     tmp_path: Path, database_url: str, overdue: float
 ) -> AsyncIterator[PasGateway]:
     """The gateway (its JWKS is what the payer trusts) and the PAS sandbox, both on loopback."""
-    port = _free_port()
+    port = free_port()
     gateway_url = f"http://127.0.0.1:{port}"
     client = SmartClient(client_id=CLIENT_ID, jwks_url=f"{gateway_url}/.well-known/jwks.json")
     payer = FhirPasSandbox(RULES, [client], hang_seconds=3)
     payer.start()
     settings = pas_settings(tmp_path / "home", database_url, payer, gateway_url, overdue)
     app = create_app(settings)
-    server = await start_server(app, port=port)
-    token = dev_token(settings)
     try:
-        async with httpx.AsyncClient(
-            base_url=gateway_url, headers={"Authorization": f"Bearer {token}"}, timeout=10
-        ) as api:
+        async with served(app, dev_token(settings), port=port) as api:
             yield PasGateway(api, gateway_url, app.state["runtime"], payer)
     finally:
-        await server.stop()
         payer.stop()

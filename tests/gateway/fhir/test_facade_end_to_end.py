@@ -84,7 +84,7 @@ async def test_pended_then_approved_reaches_the_ehr_subscription(facade: Facade)
         assert resource(bundle, "ClaimResponse")["outcome"] == "partial"
         case_id = _case_id(bundle)
 
-        await facade.wait_for(lambda: endpoint.received, timeout=30)
+        await facade.wait_until(lambda: endpoint.received, timeout=30)
         headers, notification = endpoint.received[0]
         assert endpoint.refused == 1  # the first POST failed and was retried
         assert headers["Authorization"] == "Bearer ehr-endpoint-secret"

@@ -14,15 +14,13 @@ import pytest
 from connectors.fhir_pas.sandbox import FhirPasSandbox
 from connectors.fhir_pas.sandbox_auth import SmartClient
 from gateway.app import create_app
-from gateway.serving import start_server
 from gateway.settings import FhirSettings
-from tests.gateway.api.support import dev_token
+from tests.gateway.api.support import dev_token, free_port, served
 from tests.gateway.fhir.facade_fixtures import EHR_SCOPES
 from tests.gateway.fhir.facade_support import (
     FHIR,
     EhrEndpoint,
     ehr_bundle,
-    free_port,
     pas_subscription,
     resource,
     review_actions,
@@ -40,15 +38,10 @@ async def pas_facade(database_url: str, tmp_path: Path) -> AsyncIterator[httpx.A
     payer.start()
     settings = pas_settings(tmp_path / "home", database_url, payer, gateway_url, overdue=60)
     app = create_app(settings.model_copy(update={"fhir": FhirSettings(facade_wait_seconds=2)}))
-    server = await start_server(app, port=port)
-    token = dev_token(settings, EHR_SCOPES)
     try:
-        async with httpx.AsyncClient(
-            base_url=gateway_url, headers={"Authorization": f"Bearer {token}"}, timeout=20
-        ) as api:
+        async with served(app, dev_token(settings, EHR_SCOPES), port=port, timeout=20) as api:
             yield api
     finally:
-        await server.stop()
         payer.stop()
 
 

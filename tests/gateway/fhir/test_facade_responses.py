@@ -13,7 +13,8 @@ from canonical.cases import PriorAuthorizationRequest
 from gateway.fhir.facade_responses import response_bundle, stored_request
 from gateway.phi import IdentifierHasher
 from gateway.store.records import CaseRow
-from tests.gateway.fhir.facade_support import ehr_bundle, example_request, review_actions
+from tests.gateway.api.support import example_request
+from tests.gateway.fhir.facade_support import ehr_bundle, review_actions
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 

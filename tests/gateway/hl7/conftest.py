@@ -4,7 +4,6 @@ and an EHR on the other side: the messages it sends and the status receiver for 
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -30,7 +29,7 @@ from gateway.settings import (
     WorkerSettings,
 )
 from tests.connectors.hl7v2_mllp.support import golden
-from tests.gateway.api.support import dev_token
+from tests.gateway.api.support import dev_token, free_port
 from tests.gateway.dispatch.conftest import payer, routed_settings  # noqa: F401
 
 ORDER = "orm-o01-knee-arthroplasty"
@@ -103,15 +102,9 @@ async def _serving(settings: Settings) -> AsyncIterator[Hl7Gateway]:
         await server.stop()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def hl7_settings() -> Hl7Settings:
-    return Hl7Settings(enabled=True, port=_free_port())
+    return Hl7Settings(enabled=True, port=free_port())
 
 
 @pytest.fixture
@@ -172,7 +165,7 @@ async def live(
             "routes": [Route(payer="*", connector="acme")],
             "hl7": Hl7Settings(
                 enabled=True,
-                port=_free_port(),
+                port=free_port(),
                 senders=[Hl7Sender(application="EPIC")],
                 decisions_to="ehr",
             ),

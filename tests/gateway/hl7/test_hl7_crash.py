@@ -10,13 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import signal
 import socket
 import sqlite3
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -24,21 +19,18 @@ import pytest
 from connectors.hl7v2_mllp.framing import frame
 from mappings.hl7v2 import parse
 from tests.connectors.hl7v2_mllp.support import RawSender, golden
+from tests.gateway.api.support import free_port
 from tests.gateway.hl7.conftest import ORDER
+from tests.gateway.process_support import ServeProcess
 
 pytestmark = pytest.mark.slow
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+class GatewayProcess(ServeProcess):
+    """Ready once its MLLP listener accepts connections."""
 
-
-class GatewayProcess:
     def __init__(self, home: Path, config: Path) -> None:
-        self.hl7_port = _free_port()
-        self._http_port = _free_port()
+        self.hl7_port = free_port()
         config.write_text(
             json.dumps(
                 {
@@ -47,35 +39,14 @@ class GatewayProcess:
                 }
             )
         )
-        self._env = {**os.environ, "CASEGATE_HOME": str(home), "CASEGATE_CONFIG": str(config)}
-        self._errors = config.with_name("gateway.stderr")
-        self._process: subprocess.Popen[bytes] | None = None
+        super().__init__(home, config, free_port())
 
-    def start(self) -> None:
-        command = [sys.executable, "-m", "gateway.cli", "serve", "--port", str(self._http_port)]
-        self._process = subprocess.Popen(
-            command, env=self._env, stdout=subprocess.DEVNULL, stderr=self._errors.open("ab")
-        )
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", self.hl7_port), timeout=1).close()
-                return
-            except OSError:
-                exited = self._process.poll() is not None
-                assert not exited, f"gateway exited: {self._errors.read_text()[-2000:]}"
-                assert time.monotonic() < deadline, "gateway did not start"
-                time.sleep(0.1)
-
-    def kill(self) -> None:
-        assert self._process is not None
-        self._process.send_signal(signal.SIGKILL)
-        self._process.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self._process is not None and self._process.poll() is None:
-            self._process.terminate()
-            self._process.wait(timeout=20)
+    def ready(self) -> bool:
+        try:
+            socket.create_connection(("127.0.0.1", self.hl7_port), timeout=1).close()
+        except OSError:
+            return False
+        return True
 
 
 def _count(database: Path, table: str) -> int:

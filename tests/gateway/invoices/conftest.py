@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,14 +18,16 @@ from connectors.erp.sandbox import ErpSandbox
 from connectors.payer_rest.sandbox import PayerRestSandbox
 from gateway.app import create_app
 from gateway.runtime import Runtime
-from gateway.serving import start_server
-from gateway.settings import ConnectorInstance, EventSettings
-from tests.gateway.api.support import EXAMPLES, dev_token
+from gateway.settings import EventSettings
+from tests.gateway.api.support import EXAMPLES, CaseApi, dev_token, served
 from tests.gateway.dispatch.conftest import payer, routed_settings  # noqa: F401 (a fixture)
-from tests.gateway.events.conftest import SCOPES
+from tests.gateway.events.conftest import (  # noqa: F401 (erp and receiver are fixtures)
+    SCOPES,
+    erp,
+    erp_connector,
+    receiver,
+)
 from tests.gateway.events.receiver import WebhookReceiver
-
-ERP_SECRET_ENV = "ERP_SANDBOX_CLIENT_SECRET"
 
 
 def invoice(**changes: Any) -> dict[str, Any]:
@@ -58,24 +60,8 @@ def short_received_invoice() -> dict[str, Any]:
     )
 
 
-@pytest.fixture
-def erp(monkeypatch: pytest.MonkeyPatch) -> Iterator[ErpSandbox]:
-    monkeypatch.setenv(ERP_SECRET_ENV, "erp-secret-for-tests")
-    with ErpSandbox(hang_seconds=3) as sandbox:
-        yield sandbox
-
-
-@pytest.fixture
-def receiver() -> Iterator[WebhookReceiver]:
-    server = WebhookReceiver()
-    server.start()
-    yield server
-    server.stop()
-
-
 @dataclass
-class InvoiceGateway:
-    api: httpx.AsyncClient
+class InvoiceGateway(CaseApi):
     runtime: Runtime
     receiver: WebhookReceiver
 
@@ -86,19 +72,8 @@ class InvoiceGateway:
         assert response.status_code == 202, response.text
         return str(response.json()["id"])
 
-    async def case(self, case_id: str) -> dict[str, Any]:
-        return dict((await self.api.get(f"/v1/cases/{case_id}")).json())
-
     async def event_types(self, case_id: str) -> list[str]:
-        events = (await self.api.get(f"/v1/cases/{case_id}/events")).json()
-        return [event["type"] for event in events]
-
-    async def wait_for(self, case_id: str, status: str, timeout: float = 20) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while (case := await self.case(case_id))["status"] != status:
-            assert time.monotonic() < deadline, f"case stayed {case['status']}"
-            await asyncio.sleep(0.05)
-        return case
+        return [event["type"] for event in await self.events(case_id)]
 
     async def work_items(self, queue: str) -> list[dict[str, Any]]:
         response = await self.api.get("/v1/work-items", params={"queue": queue})
@@ -128,28 +103,16 @@ class InvoiceGateway:
 
 @pytest.fixture
 async def invoices(
-    payer: PayerRestSandbox,  # noqa: F811 (the fixture imported above)
-    erp: ErpSandbox,
-    receiver: WebhookReceiver,
+    payer: PayerRestSandbox,  # noqa: F811 (the fixtures imported above)
+    erp: ErpSandbox,  # noqa: F811
+    receiver: WebhookReceiver,  # noqa: F811
     database_url: str,
     tmp_path: Path,
 ) -> AsyncIterator[InvoiceGateway]:
     settings = routed_settings(
         tmp_path, database_url, api_url=payer.base_url, token_url=f"{payer.base_url}/oauth/token"
     )
-    erp_instance = ConnectorInstance(
-        kind="erp",
-        config={
-            "base_url": erp.odata_url(),
-            "profile": "odata",
-            "timeout_seconds": 2,
-            "auth": {
-                "token_url": f"{erp.base_url}/oauth/token",
-                "client_id": "casegate",
-                "client_secret": f"env:{ERP_SECRET_ENV}",
-            },
-        },
-    )
+    erp_instance = erp_connector(erp, erp.odata_url(), "odata")
     settings = settings.model_copy(
         update={
             "connectors": {**settings.connectors, "erp": erp_instance},
@@ -157,12 +120,5 @@ async def invoices(
         }
     )
     app = create_app(settings)
-    server = await start_server(app)
-    token = dev_token(settings, SCOPES)
-    try:
-        async with httpx.AsyncClient(
-            base_url=server.base_url, headers={"Authorization": f"Bearer {token}"}, timeout=10
-        ) as api:
-            yield InvoiceGateway(api=api, runtime=app.state["runtime"], receiver=receiver)
-    finally:
-        await server.stop()
+    async with served(app, dev_token(settings, SCOPES)) as api:
+        yield InvoiceGateway(api=api, runtime=app.state["runtime"], receiver=receiver)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 import sqlalchemy as sa
 
 from gateway.store.control_numbers import (
@@ -44,12 +45,10 @@ async def test_a_rolled_back_reservation_gives_its_number_back(store: Store) -> 
     class Abandoned(Exception):
         pass
 
-    try:
+    with pytest.raises(Abandoned):
         async with store.begin() as conn:
             await next_control_number(conn, "ACMEHP", EnvelopeLevel.group)
             raise Abandoned
-    except Abandoned:
-        pass
     async with store.begin() as conn:
         assert await next_control_number(conn, "ACMEHP", EnvelopeLevel.group) == 1
 

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from canonical.cases import CaseType
@@ -17,7 +14,6 @@ from connectors.secrets import SecretRef
 from connectors.x12_clearinghouse.sandbox import X12ClearinghouseSandbox
 from gateway.app import create_app
 from gateway.runtime import Runtime
-from gateway.serving import start_server
 from gateway.settings import (
     ConnectorInstance,
     RetryPolicy,
@@ -28,15 +24,14 @@ from gateway.settings import (
     X12Settings,
 )
 from tests.connectors.x12_clearinghouse.support import RULES, USER
-from tests.gateway.api.support import dev_token
+from tests.gateway.api.support import CaseApi, dev_token, served
 
 SETTLED = {"approved", "partially_approved", "denied", "more_info_requested"}
 CONNECTOR = "clearinghouse"
 
 
 @dataclass
-class LiveX12:
-    api: httpx.AsyncClient
+class LiveX12(CaseApi):
     runtime: Runtime
     clearinghouse: X12ClearinghouseSandbox
 
@@ -46,23 +41,6 @@ class LiveX12:
         )
         assert response.status_code == 202, response.text
         return str(response.json()["id"])
-
-    async def case(self, case_id: str) -> dict[str, Any]:
-        return dict((await self.api.get(f"/v1/cases/{case_id}")).json())
-
-    async def events(self, case_id: str) -> list[dict[str, Any]]:
-        return list((await self.api.get(f"/v1/cases/{case_id}/events")).json())
-
-    async def wait_for(
-        self, case_id: str, statuses: set[str], timeout: float = 20
-    ) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while True:
-            case = await self.case(case_id)
-            if case["status"] in statuses:
-                return case
-            assert time.monotonic() < deadline, f"case stayed {case['status']}"
-            await asyncio.sleep(0.05)
 
 
 def clearinghouse_settings(
@@ -131,12 +109,5 @@ async def live_x12(
 ) -> AsyncIterator[LiveX12]:
     settings = clearinghouse_settings(tmp_path, database_url, clearinghouse)
     app = create_app(settings)
-    server = await start_server(app)
-    token = dev_token(settings)
-    try:
-        async with httpx.AsyncClient(
-            base_url=server.base_url, headers={"Authorization": f"Bearer {token}"}, timeout=10
-        ) as api:
-            yield LiveX12(api=api, runtime=app.state["runtime"], clearinghouse=clearinghouse)
-    finally:
-        await server.stop()
+    async with served(app, dev_token(settings)) as api:
+        yield LiveX12(api=api, runtime=app.state["runtime"], clearinghouse=clearinghouse)

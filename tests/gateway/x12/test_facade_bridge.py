@@ -14,11 +14,10 @@ import pytest
 from canonical.cases import PriorAuthorizationRequest
 from connectors.x12_clearinghouse.sandbox import X12ClearinghouseSandbox
 from gateway.app import create_app
-from gateway.serving import start_server
 from gateway.settings import FhirSettings
 from mappings.fhir_pas import build_request_bundle
 from tests.connectors.connector_test_support import EXAMPLE_CASE
-from tests.gateway.api.support import dev_token
+from tests.gateway.api.support import dev_token, served
 from tests.gateway.fhir.facade_fixtures import EHR_SCOPES
 from tests.gateway.fhir.facade_support import EHR_CLAIM_SYSTEM, FHIR, resource, review_actions
 from tests.gateway.x12.support import clearinghouse_settings
@@ -43,15 +42,8 @@ async def ehr_api(
 ) -> AsyncIterator[httpx.AsyncClient]:
     settings = clearinghouse_settings(tmp_path, database_url, clearinghouse)
     app = create_app(settings.model_copy(update={"fhir": FhirSettings(facade_wait_seconds=5)}))
-    server = await start_server(app)
-    token = dev_token(settings, EHR_SCOPES)
-    try:
-        async with httpx.AsyncClient(
-            base_url=server.base_url, headers={"Authorization": f"Bearer {token}"}, timeout=30
-        ) as api:
-            yield api
-    finally:
-        await server.stop()
+    async with served(app, dev_token(settings, EHR_SCOPES), timeout=30) as api:
+        yield api
 
 
 async def test_a_pas_submit_is_answered_from_the_278_response(
